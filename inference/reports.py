@@ -1,0 +1,66 @@
+"""Turn a stored cross-validation report into tables for the model page and the train command."""
+
+from django.utils.translation import gettext as _
+
+
+def report_tables(report, classes):
+    """Return the pooled model table, then the rule-based baseline table, as template rows."""
+    tables = []
+    if not report:
+        return tables
+    pooled = report.get("pooled")
+    if pooled:
+        tables.append(metric_table(_("Model, pooled over the subject-wise folds"), pooled))
+    binary = report.get("binary_synovitis", {})
+    if binary.get("model"):
+        tables.append(metric_table(_("Model, synovitis versus rest"), binary["model"]))
+    if binary.get("baseline"):
+        tables.append(metric_table(_("Rule-based baseline (TIC shape type 4), synovitis versus rest"), binary["baseline"],
+                                   note=_("Same test folds. The rule cannot tell muscle from bone, so it is compared on synovitis only.")))
+    return tables
+
+
+def metric_table(title, block, note=""):
+    classes = block.get("classes", [])
+    confusion = block.get("confusion_matrix")
+    per_class = block.get("per_class", {})
+    return {
+        "title": title,
+        "note": note,
+        "classes": classes,
+        "confusion": [{"name": name, "counts": row} for name, row in zip(classes, confusion)] if confusion else None,
+        "metrics": [
+            {"name": name, "precision": pct(per_class[name].get("precision")),
+             "sensitivity": pct(per_class[name].get("sensitivity")),
+             "specificity": pct(per_class[name].get("specificity")), "support": per_class[name].get("support")}
+            for name in classes if name in per_class
+        ],
+        "accuracy": pct(block.get("accuracy")),
+    }
+
+
+def pct(value):
+    return None if value is None else 100.0 * value
+
+
+def format_report(report, classes):
+    """Plain-text version of report_tables for the `train` command."""
+    lines = []
+    for table in report_tables(report, classes):
+        lines.append(table["title"])
+        if table["confusion"]:
+            width = max(10, *(len(name) + 2 for name in table["classes"]))
+            lines.append(" " * width + "".join(name.rjust(width) for name in table["classes"]))
+            for row in table["confusion"]:
+                lines.append(row["name"].ljust(width) + "".join(str(n).rjust(width) for n in row["counts"]))
+        lines.append(f"{'class':<12}{'precision %':>13}{'sensitivity %':>15}{'specificity %':>15}{'support':>9}")
+        for row in table["metrics"]:
+            lines.append(f"{row['name']:<12}{_fmt(row['precision']):>13}{_fmt(row['sensitivity']):>15}{_fmt(row['specificity']):>15}{row['support'] or 0:>9}")
+        if table["accuracy"] is not None:
+            lines.append(f"accuracy: {table['accuracy']:.1f} %")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fmt(value):
+    return "—" if value is None else f"{value:.1f}"

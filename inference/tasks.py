@@ -1,0 +1,30 @@
+"""Procrastinate tasks: long work runs in the worker, never in a web request.
+
+Each task takes the id of a record that already exists and is idempotent: a retried job whose
+record is done returns at once. The heavy modules are imported inside the tasks, so that loading
+the Django apps (which imports this module) stays fast and needs no torch.
+"""
+
+from procrastinate.contrib.django import app
+
+
+@app.task(queue="training", retry=1)
+def train_model(model_version_id: int):
+    from . import jobs
+
+    jobs.run_training(model_version_id)
+
+
+@app.task(queue="prediction", retry=2)
+def predict_series(prediction_id: int):
+    from . import jobs
+
+    jobs.run_prediction(prediction_id)
+
+
+@app.task(queue="imports", retry=0)
+def import_upload(import_job_id: int, partial_phase: str = "drop", deidentify: bool = False):
+    from annotations.importer import ImportOptions
+    from annotations.imports import run_import_job
+
+    run_import_job(import_job_id, ImportOptions(partial_phase=partial_phase, deidentify=deidentify))

@@ -1,0 +1,71 @@
+"""Pages for model versions (training reports), predictions and the review summary."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from annotations import access
+from pannusmap.errors import UserError
+
+from . import actions
+from .grading import grade_counts
+from .models import Grade, ModelVersion
+from .reports import report_tables
+
+
+@login_required
+def model_list(request):
+    access.require(access.can_view(request.user))
+    return render(request, "inference/model_list.html", {"models": ModelVersion.objects.select_related("training_set")})
+
+
+@login_required
+@require_POST
+def start_training(request):
+    access.require(access.is_admin(request.user))
+    try:
+        model_version = actions.start_training(request.user, request.POST.get("architecture", "tic_cnn1d"))
+    except UserError as error:
+        messages.error(request, error.message)
+        return redirect("model-list")
+    messages.success(request, _("Training of model version %(id)s started.") % {"id": model_version.pk})
+    return redirect("model-detail", pk=model_version.pk)
+
+
+@login_required
+def model_detail(request, pk):
+    access.require(access.can_view(request.user))
+    model_version = get_object_or_404(ModelVersion.objects.select_related("training_set"), pk=pk)
+    return render(request, "inference/model_detail.html", {
+        "model": model_version, "tables": report_tables(model_version.report, model_version.classes),
+    })
+
+
+@login_required
+@require_POST
+def predict_all(request, pk):
+    access.require(access.is_admin(request.user))
+    model_version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        predictions = actions.start_predictions_for_all(model_version)
+    except UserError as error:
+        messages.error(request, error.message)
+        return redirect("model-detail", pk=pk)
+    messages.success(request, _("Prediction of %(count)s series started.") % {"count": len(predictions)})
+    return redirect("model-detail", pk=pk)
+
+
+@login_required
+def review_summary(request):
+    access.require(access.can_view(request.user))
+    grades = Grade.objects.select_related("joint", "prediction__series__study__subject", "reviewer")
+    rows = {}
+    for grade in grades:
+        key = (grade.prediction.series_id, grade.joint.name, grade.joint.side)
+        rows.setdefault(key, {"series": grade.prediction.series, "joint": grade.joint, "verdicts": []})
+        rows[key]["verdicts"].append(grade.verdict)
+    return render(request, "inference/review_summary.html", {
+        "counts": grade_counts(grades), "rows": list(rows.values()), "total": grades.count(),
+    })
