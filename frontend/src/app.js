@@ -1,0 +1,392 @@
+// ViewerApp wires the stack viewer, ROI and joint state, prediction overlay and TIC panel together.
+
+import { Enums as csEnums, eventTarget } from '@cornerstonejs/core';
+
+import { ApiClient } from './api.js';
+import { worldToPixel } from './geometry.js';
+import { formatNumber, t } from './i18n.js';
+import { JointManager } from './joints.js';
+import { bindKeyboard } from './keyboard.js';
+import { PredictionOverlay } from './overlay.js';
+import { bindPointer } from './pointer.js';
+import { renderRoiList } from './roiList.js';
+import { RoiManager } from './rois.js';
+import { StackViewer } from './stackViewer.js';
+import { TicPanel } from './ticPanel.js';
+import { buildLayout, el, showMessage } from './ui.js';
+
+export class ViewerApp {
+  /**
+   * @param {HTMLElement} root the #pannusmap-viewer element
+   * @param {{seriesId: string, mode: 'annotate'|'review', apiRoot: string, username: string,
+   *          predictionId: string|null}} options from the element's data-* attributes
+   */
+  constructor(root, options) {
+    this.root = root;
+    this.options = options;
+    this.client = new ApiClient(options.apiRoot);
+    this.ticRequest = 0;
+    this.ticCache = new Map();
+    /** @type {Map<number, object>} ROI id -> loaded TIC of the selected ROIs */
+    this.ticValues = new Map();
+    this.lastOverlayMode = 'synovitis';
+  }
+
+  async start() {
+    this.root.textContent = t('loadingSeries');
+    let series;
+    let labelList;
+    try {
+      [series, labelList] = await Promise.all([
+        this.client.getJson(`series/${this.options.seriesId}/`),
+        this.client.getJson('labels/'),
+      ]);
+    } catch (error) {
+      this.root.textContent = this.describeError('actionLoadSeries', error);
+      return;
+    }
+    this.series = series;
+    this.labels = new Map(
+      [...labelList].sort((a, b) => a.order - b.order).map((label) => [label.name, label]),
+    );
+    this.canAnnotate = Boolean(series.can_annotate) && this.options.mode === 'annotate';
+    // The server lets reviewers mark joint regions too, in either mode.
+    this.canMarkJoints = Boolean(series.can_annotate || series.can_review);
+    this.parts = buildLayout(this.root, series);
+    this.setStatus('loadingPhase', { n: 1 });
+
+    await this.startViewer();
+    this.createManagers();
+    this.wireControls();
+    bindKeyboard(this);
+    bindPointer(this);
+    this.showModeNotice();
+    this.chooseTool(this.canAnnotate ? 'roi' : 'windowLevel');
+    await this.loadAnnotations();
+    this.setStatus('ready');
+  }
+
+  async startViewer() {
+    this.viewer = new StackViewer(this.parts.viewport, this.series, this.client, {
+      roiTextLines: (data) => this.roiTextLines(data),
+      jointTextLines: (data) => [data.label],
+    });
+    this.viewer.on('image', (position) => this.onImage(position));
+    this.viewer.on('status', (key, params) => this.setStatus(key, params));
+    this.viewer.on('error', (error) => this.reportError('actionLoadImage', error));
+    eventTarget.addEventListener(csEnums.Events.IMAGE_LOAD_ERROR, (event) => {
+      const error = event.detail?.error;
+      if (error && error.name !== 'AbortError') {
+        this.reportError('actionLoadImage', error);
+      }
+    });
+    try {
+      await this.viewer.start();
+    } catch (error) {
+      this.reportError('actionLoadImage', error);
+    }
+  }
+
+  createManagers() {
+    const common = { client: this.client, series: this.series, viewer: this.viewer };
+    this.rois = new RoiManager({ ...common, labels: this.labels, canAnnotate: this.canAnnotate });
+    this.joints = new JointManager({
+      ...common,
+      dialog: this.parts.jointDialog,
+      canAnnotate: this.canMarkJoints,
+    });
+    this.overlay = new PredictionOverlay({
+      ...common,
+      labels: this.labels,
+      predictionId: this.options.predictionId,
+    });
+    this.tic = new TicPanel(this.parts.ticChart, this.parts.ticStats, this.series);
+    this.tic.rebuild();
+
+    for (const source of [this.rois, this.joints]) {
+      source.on('message', (kind, key, params) => this.onMessage(kind, key, params));
+      source.on('error', (action, error) => this.reportError(action, error));
+      source.start();
+    }
+    this.rois.on('change', () => this.renderRoiList());
+    this.rois.on('selection', (selected) => this.showTics(selected));
+    this.overlay.on('error', (action, error) => this.reportError(action, error));
+    this.overlay.attach();
+  }
+
+  async loadAnnotations() {
+    const tasks = [
+      this.rois.load().catch((error) => this.reportError('actionLoadRois', error)),
+      this.joints.load().catch((error) => this.reportError('actionLoadJoints', error)),
+      this.loadPrediction(),
+    ];
+    await Promise.all(tasks);
+  }
+
+  async loadPrediction() {
+    try {
+      const prediction = await this.overlay.load();
+      this.parts.overlaySelect.disabled = !prediction;
+      this.parts.opacity.disabled = !prediction;
+      this.parts.overlaySelect.title = prediction ? t('overlayTitle') : t('noPrediction');
+      if (prediction && this.options.mode === 'review') {
+        this.setOverlayMode('synovitis');
+      }
+    } catch (error) {
+      this.parts.overlaySelect.disabled = true;
+      this.reportError('actionLoadPrediction', error);
+    }
+  }
+
+  // ---- state shown in the page -----------------------------------------------------------------
+
+  onImage({ phase, slice }) {
+    const times = this.series.phase_times_s;
+    const z = this.series.slice_positions_mm?.[slice];
+    this.parts.phaseLabel.textContent = t('phaseLabel', {
+      n: phase + 1,
+      total: this.viewer.phaseCount,
+      time: formatNumber(times[phase] ?? 0, 1),
+    });
+    this.parts.sliceLabel.textContent = t('sliceLabel', {
+      n: slice + 1,
+      total: this.viewer.sliceCount,
+      z: z === undefined ? '–' : formatNumber(z, 1),
+    });
+    this.parts.phaseSlider.value = String(phase);
+    this.root.dataset.phase = String(phase);
+    this.root.dataset.slice = String(slice);
+    this.rois?.syncAnnotations();
+    this.joints?.syncAnnotations();
+    this.tic?.setPhase(phase);
+    this.renderRoiList();
+  }
+
+  setStatus(key, params) {
+    if (this.parts) {
+      this.parts.status.textContent = t(key, params);
+    }
+  }
+
+  onMessage(kind, key, params) {
+    if (kind === 'error') {
+      showMessage(this.parts, t(key, params));
+    } else {
+      this.setStatus(key, params);
+    }
+  }
+
+  describeError(actionKey, error) {
+    const detail = error?.detail ?? error?.message ?? String(error);
+    return t('apiError', { action: t(actionKey), detail });
+  }
+
+  reportError(actionKey, error) {
+    console.error(error);
+    if (this.parts) {
+      showMessage(this.parts, this.describeError(actionKey, error));
+    }
+  }
+
+  showModeNotice() {
+    let key = null;
+    if (this.options.mode === 'review') {
+      key = 'modeReview';
+    } else if (!this.canAnnotate) {
+      key = 'readOnly';
+    }
+    if (key) {
+      this.parts.notice.textContent = t(key);
+      this.parts.notice.hidden = false;
+    }
+    this.parts.toolButtons.roi.disabled = !this.canAnnotate;
+    this.parts.toolButtons.joint.disabled = !this.canMarkJoints;
+    this.parts.labelSelect.disabled = !this.canAnnotate;
+    this.parts.deleteButton.disabled = !this.canAnnotate;
+    this.parts.undoButton.disabled = !this.canAnnotate;
+  }
+
+  /** Text box of a selected ROI: label, author, and the server TIC value at the shown phase. */
+  roiTextLines(data) {
+    if (!data.pannusSelected) {
+      return [];
+    }
+    const lines = [data.label];
+    const tic = this.ticValues.get(data.pannusRoiId);
+    if (tic) {
+      const phase = this.viewer.phase;
+      const value = formatNumber(tic.mean[phase], 1);
+      lines.push(t('statMean', { n: phase + 1, value, unit: tic.unit || this.series.unit || '' }));
+      lines.push(t('statArea', { value: formatNumber(tic.area_mm2, 1) }));
+    }
+    return lines;
+  }
+
+  renderRoiList() {
+    if (this.rois) {
+      renderRoiList(this.parts.roiList, this.rois, this.viewer.slice, (roi, event) =>
+        this.onRoiListClick(roi, event),
+      );
+    }
+  }
+
+  onRoiListClick(roi, event) {
+    if (event.ctrlKey || event.metaKey) {
+      this.rois.toggle(roi.id);
+    } else {
+      this.rois.selectOnly(roi.id);
+    }
+    if (roi.slice_index !== this.viewer.slice) {
+      this.viewer.setSlice(roi.slice_index);
+    }
+    if (roi.editable) {
+      this.parts.labelSelect.value = roi.label;
+      this.rois.currentLabel = roi.label;
+    }
+  }
+
+  // ---- TIC panel ---------------------------------------------------------------------------------
+
+  async fetchTic(roi) {
+    const key = `${roi.id}:${roi.version}`;
+    if (!this.ticCache.has(key)) {
+      const request = this.client.getJson(`rois/${roi.id}/tic/`);
+      this.ticCache.set(key, request);
+      request.catch(() => this.ticCache.delete(key));
+    }
+    return this.ticCache.get(key);
+  }
+
+  async showTics(selected) {
+    const request = ++this.ticRequest;
+    if (!selected.length) {
+      this.ticValues.clear();
+      this.tic.setRoiCurves([]);
+      return;
+    }
+    this.setStatus('loadingTic');
+    try {
+      const tics = await Promise.all(selected.map((roi) => this.fetchTic(roi)));
+      if (request !== this.ticRequest) {
+        return;
+      }
+      const curves = selected.map((roi, index) => ({
+        id: roi.id,
+        name: t('roiCurve', { id: roi.id, label: this.rois.labelDisplay(roi.label) }),
+        color: this.rois.labelColor(roi.label),
+        tic: tics[index],
+      }));
+      this.ticValues = new Map(selected.map((roi, index) => [roi.id, tics[index]]));
+      this.viewer.render();
+      this.tic.setRoiCurves(curves);
+      if (this.parts.status.textContent === t('loadingTic')) {
+        this.setStatus('ready');
+      }
+    } catch (error) {
+      this.reportError('actionLoadTic', error);
+    }
+  }
+
+  async probe(canvasPoint) {
+    const imageId = this.viewer.currentImageId();
+    const [x, y] = worldToPixel(imageId, this.viewer.canvasToWorld(canvasPoint));
+    const [, , rows, columns] = this.series.shape;
+    const column = Math.round(x);
+    const row = Math.round(y);
+    if (row < 0 || column < 0 || row >= rows || column >= columns) {
+      return;
+    }
+    const slice = this.viewer.slice;
+    const query = new URLSearchParams({ slice, row, column });
+    try {
+      const curve = await this.client.getJson(`series/${this.series.id}/curve/?${query}`);
+      this.tic.addProbe({ slice, row, column, curve });
+    } catch (error) {
+      this.reportError('actionLoadCurve', error);
+    }
+  }
+
+  // ---- controls ----------------------------------------------------------------------------------
+
+  chooseTool(key) {
+    if (this.parts.toolButtons[key]?.disabled) {
+      return;
+    }
+    this.viewer.setPrimaryTool(key);
+    for (const [name, button] of Object.entries(this.parts.toolButtons)) {
+      button.setAttribute('aria-pressed', String(name === key));
+    }
+    this.root.dataset.tool = key;
+  }
+
+  chooseLabel(name) {
+    if (!this.labels.has(name)) {
+      return;
+    }
+    this.parts.labelSelect.value = name;
+    this.rois.chooseLabel(name);
+  }
+
+  setOverlayMode(mode) {
+    if (mode !== 'off') {
+      this.lastOverlayMode = mode;
+    }
+    this.parts.overlaySelect.value = mode;
+    this.overlay.setMode(mode);
+  }
+
+  toggleOverlay() {
+    if (!this.overlay.prediction) {
+      showMessage(this.parts, t('noPrediction'));
+      return;
+    }
+    this.setOverlayMode(this.overlay.mode === 'off' ? this.lastOverlayMode : 'off');
+  }
+
+  toggleHelp(show = this.parts.help.hidden) {
+    this.parts.help.hidden = !show;
+    if (show) {
+      this.parts.helpClose.focus();
+    }
+  }
+
+  wireControls() {
+    const { parts } = this;
+    for (const [key, button] of Object.entries(parts.toolButtons)) {
+      button.addEventListener('click', () => this.chooseTool(key));
+    }
+    for (const label of this.labels.values()) {
+      const option = el('option', { value: label.name }, label.display_name);
+      option.style.color = label.color;
+      parts.labelSelect.append(option);
+    }
+    if (this.rois.currentLabel) {
+      parts.labelSelect.value = this.rois.currentLabel;
+    }
+    parts.labelSelect.addEventListener('change', () => this.chooseLabel(parts.labelSelect.value));
+    parts.overlaySelect.addEventListener('change', () => this.setOverlayMode(parts.overlaySelect.value));
+    parts.opacity.addEventListener('input', () => this.overlay.setOpacity(Number(parts.opacity.value)));
+    parts.resetButton.addEventListener('click', () => this.viewer.resetView());
+    parts.helpButton.addEventListener('click', () => this.toggleHelp());
+    parts.helpClose.addEventListener('click', () => this.toggleHelp(false));
+    parts.phaseSlider.addEventListener('input', () => this.viewer.setPhase(Number(parts.phaseSlider.value)));
+    parts.deleteButton.addEventListener('click', () => this.rois.deleteSelected());
+    parts.undoButton.addEventListener('click', () => this.rois.undo());
+    parts.sdToggle.addEventListener('change', () => this.tic.setShowSd(parts.sdToggle.checked));
+    parts.clearProbesButton.addEventListener('click', () => this.tic.clearProbes());
+    parts.csvButton.addEventListener('click', () =>
+      this.tic.downloadCsv(`series-${this.series.id}-tic.csv`),
+    );
+  }
+
+  selectAt(canvasPoint) {
+    const imageId = this.viewer.currentImageId();
+    const point = worldToPixel(imageId, this.viewer.canvasToWorld(canvasPoint));
+    const roi = this.rois.hitTest(this.viewer.slice, point);
+    if (roi) {
+      this.onRoiListClick(roi, {});
+    } else {
+      this.rois.clearSelection();
+    }
+  }
+}
