@@ -14,7 +14,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import get_decoder, iter_pixels, pixel_array
+from pydicom.pixels import get_decoder, pixel_array
 from pydicom.tag import Tag
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
@@ -431,8 +431,8 @@ def decode_file_frames(record: ImageRecord,
                 frame, _ = decoder.as_array(stream, index=index, **record.pixel_options)
                 yield index, frame
         return
-    if record.number_of_frames <= 1:
-        yield 0, pixel_array(path)
-        return
-    for index, frame in zip(wanted, iter_pixels(path, indices=wanted), strict=True):
-        yield index, frame
+    # Deflated files: pydicom inflates the whole dataset in memory; offsets do not apply.
+    ds = pydicom.dcmread(path)
+    for index in wanted:
+        frame_index = index if record.number_of_frames > 1 else None
+        yield index, pixel_array(ds, index=frame_index)

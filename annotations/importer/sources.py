@@ -7,10 +7,12 @@ directory, a symbolic-link entry, or an archive over the entry-count or size lim
 the whole upload with ImportRejected.
 """
 
+import contextlib
 import os
 import re
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -47,8 +49,8 @@ def collect_sources(paths: list[Path], options: ImportOptions, ledger: Ledger,
         else:
             raise FileNotFoundError(f"Input path {path} does not exist.")
 
-    opened = [(source, zipfile.ZipFile(source.path)) for source in archives]
-    try:
+    with contextlib.ExitStack() as stack:
+        opened = [(source, stack.enter_context(_open_archive(source))) for source in archives]
         checked = [(source, archive, check_archive(archive, source.display, options))
                    for source, archive in opened]
         _check_total_size([archive for _source, archive in opened], options)
@@ -56,10 +58,15 @@ def collect_sources(paths: list[Path], options: ImportOptions, ledger: Ledger,
             target = new_directory(source.path.stem)
             for member in _extract_entries(archive, entries, target, source.display, options):
                 _sort_file(member, ledger, found, None)
-    finally:
-        for _source, archive in opened:
-            archive.close()
     return sorted(found, key=lambda source: source.display)
+
+
+def _open_archive(source: SourceFile) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(source.path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportRejected(f"ZIP archive {source.display} cannot be opened: {error}. "
+                             "Re-create the archive and upload it again.") from error
 
 
 def _walk_folder(root: Path):
@@ -201,13 +208,21 @@ def _extract_entries(archive, entries, target: Path, display: str,
 def _copy_entry(archive, info, destination: Path, budget: int, display: str) -> int:
     written = 0
     limit = min(budget, info.file_size)
-    with archive.open(info) as source, open(destination, "xb") as sink:
-        while chunk := source.read(_COPY_CHUNK_BYTES):
-            written += len(chunk)
-            if written > limit:
-                raise ImportRejected(
-                    f"ZIP archive {display}: entry {info.filename!r} expands beyond its "
-                    "declared size or the upload size limit; the upload was rejected."
-                )
-            sink.write(chunk)
+    try:
+        with archive.open(info) as source, open(destination, "xb") as sink:
+            while chunk := source.read(_COPY_CHUNK_BYTES):
+                written += len(chunk)
+                if written > limit:
+                    raise ImportRejected(
+                        f"ZIP archive {display}: entry {info.filename!r} expands beyond its "
+                        "declared size or the upload size limit; the upload was rejected."
+                    )
+                sink.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+        # zipfile stops at the declared size, so an entry that inflates beyond it ends
+        # with a CRC mismatch here rather than with the size check above.
+        raise ImportRejected(
+            f"ZIP archive {display}: entry {info.filename!r} is corrupt or expands beyond its "
+            f"declared size ({error}); the upload was rejected."
+        ) from error
     return written
