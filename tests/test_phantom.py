@@ -89,7 +89,7 @@ def test_subjects_of_cohort_differ(cohort):
         assert not np.array_equal(a["volume"], b["volume"])
 
 
-def test_subject_independent_of_cohort_size(cohort):
+def test_subject_same_alone_and_in_cohort(cohort):
     _out, (first, _second) = cohort
     alone = generate_subject("PH001", 11, SMALL)
     with np.load(first / "truth.npz") as truth:
@@ -293,13 +293,9 @@ def test_joint_counts_match_labels(cohort):
         box = joint["box"]
         window = tuple(slice(lo, hi + 1) for lo, hi in (box["slices"], box["rows"], box["cols"]))
         assert joint["synovitis_voxels"] == int(np.count_nonzero(labels[window] == 8)), joint
-        centre = joint["centre"]
-        inside = [lo <= c <= hi for c, (lo, hi) in zip(centre, window_bounds(box), strict=True)]
+        bounds = (box["slices"], box["rows"], box["cols"])
+        inside = [lo <= c <= hi for c, (lo, hi) in zip(joint["centre"], bounds, strict=True)]
         assert all(inside), joint
-
-
-def window_bounds(box):
-    return (box["slices"], box["rows"], box["cols"])
 
 
 def test_inflamed_joints_have_synovitis(noise_free_subjects):
