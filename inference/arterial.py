@@ -23,8 +23,11 @@ from inference.tic import ArrivalParams, BolusArrival, resolve_arrival, validate
 
 logger = logging.getLogger(__name__)
 
-PHASE_RULES = ("largest_drop", "threshold")
-THRESHOLD_METHODS = ("sd", "otsu")
+PHASE_RULES = ("largest_drop", "threshold", "arrival")
+THRESHOLD_METHODS = ("sd", "otsu", "arterial_fraction")
+
+# Largest connected component (voxels) that the body mask treats as noise in the air.
+BODY_SPECK_VOXELS = 27
 
 # In-plane 4-connected neighbourhood applied slice by slice: the dilation grows the mask by
 # one pixel within each slice and never into the neighbouring slices.
@@ -38,12 +41,19 @@ class ArterialMaskParams:
     bins: int = 64  # joint histogram bins per axis for MI
     # The largest one-step MI drop is searched at phases within this time after arrival.
     search_window_s: float = 60.0
-    # Alternative rule: first phase with MI < (1 - mi_drop_fraction) * MI(P, second baseline).
+    # "threshold" rule: first phase with MI < (1 - mi_drop_fraction) * MI of the last
+    # baseline phase. "arrival" rule: the bolus arrival phase itself.
     mi_drop_fraction: float = 0.05
     rule: str = "largest_drop"  # one of PHASE_RULES
-    threshold_method: str = "sd"  # "sd": mean + threshold_sd * SD of D in the body; "otsu"
+    # "sd": D > mean + threshold_sd * SD of D in the body. "otsu": Otsu's threshold of D in
+    # the body. "arterial_fraction": D > arterial_fraction * the mean of the top
+    # arterial_top_fraction of D in the body, a level set by the arteries themselves.
+    threshold_method: str = "sd"
     threshold_sd: float = 3.0
-    # Connected components (4-connected, within one slice) with fewer pixels are dropped.
+    arterial_fraction: float = 0.5
+    arterial_top_fraction: float = 0.001
+    # Connected components with fewer voxels are dropped. Components are 3-D (26-connected),
+    # so that an artery crossing the slices obliquely, 1-2 pixels per slice, is kept.
     min_component_px: int = 3
     dilation_px: int = 1
 
@@ -63,7 +73,7 @@ class ArterialMaskResult:
 
     mask, body_mask: bool (S, R, C). subtraction: float32 (S, R, C), the arterial phase minus
     the pre-contrast mean, in modality units. mutual_information: float64 (P,) in nats.
-    rule: "largest_drop", "threshold" or "override". threshold_phase is None when no phase
+    rule: one of PHASE_RULES, or "override". threshold_phase is None when no phase
     met the alternative rule.
     """
 
@@ -82,10 +92,16 @@ class ArterialMaskResult:
 def compute_body_mask(image: np.ndarray) -> np.ndarray:
     """Return the body mask of a pre-contrast image (S, R, C): Otsu threshold, holes filled.
 
-    Holes are filled slice by slice, so that dark structures inside the hand (vessels before
-    contrast, cortical bone) stay in the mask. Returns bool (S, R, C).
+    Otsu's threshold is taken on log intensities. On linear intensities it falls between
+    muscle and fat, because bright fat dominates the hand, and drops muscle and synovium.
+    Components of up to `BODY_SPECK_VOXELS` voxels are removed because single noisy air
+    voxels would set the MI histogram range. Holes are filled slice by slice, so that dark
+    structures inside the hand (cortical bone, tendons) stay in the mask. Returns bool
+    (S, R, C).
     """
-    mask = image > threshold_otsu(image)
+    logarithm = np.log1p(np.maximum(image, 0.0))
+    mask = logarithm > threshold_otsu(logarithm)
+    mask = remove_small_objects(mask, max_size=BODY_SPECK_VOXELS)
     for index in range(mask.shape[0]):
         mask[index] = ndimage.binary_fill_holes(mask[index])
     return mask
@@ -120,18 +136,38 @@ def _mutual_information_binned(first: np.ndarray, second: np.ndarray, bins: int)
 
 
 def mutual_information_curve(
-    volume: np.ndarray, reference: np.ndarray, mask: np.ndarray, bins: int = 64
+    volume: np.ndarray,
+    reference: np.ndarray,
+    mask: np.ndarray,
+    bins: int = 64,
+    first_phase: int = 0,
 ) -> np.ndarray:
     """MI (nats) between `reference` and each phase of `volume` inside `mask`.
 
-    volume: (P, S, R, C); reference: (S, R, C); mask: bool (S, R, C). Returns float64 (P,).
+    volume: (P, S, R, C); reference: (S, R, C); mask: bool (S, R, C). Returns float64 (P,),
+    NaN before `first_phase`.
     """
     reference_bins = _bin_indices(reference[mask], bins)
-    curve = np.empty(volume.shape[0], dtype=np.float64)
-    for phase in range(volume.shape[0]):
+    curve = np.full(volume.shape[0], np.nan, dtype=np.float64)
+    for phase in range(first_phase, volume.shape[0]):
         phase_bins = _bin_indices(volume[phase][mask].astype(np.float32), bins)
         curve[phase] = _mutual_information_binned(reference_bins, phase_bins, bins)
     return curve
+
+
+def mutual_information_reference(
+    volume: np.ndarray, baseline_phases: int
+) -> tuple[np.ndarray, int]:
+    """Return the MI reference image (S, R, C) float32 and the first phase to compare with it.
+
+    The reference is the mean of all baseline phases but the last, which then gives the
+    pre-contrast MI level. A phase averaged into the reference shares its noise and would
+    show an inflated MI, so that the first post-contrast phase always looked like a large
+    drop. With one baseline phase the reference is that phase and MI starts at phase 1.
+    """
+    averaged = max(1, baseline_phases - 1)
+    reference = volume[:averaged].mean(axis=0, dtype=np.float32)
+    return reference, averaged
 
 
 def choose_arterial_phase(
@@ -140,20 +176,24 @@ def choose_arterial_phase(
     """Return (largest-drop phase, threshold-rule phase) from the MI curve (P,).
 
     The largest-drop phase k maximises MI[k-1] - MI[k] over the phases from arrival to
-    arrival + search_window_s. The threshold-rule phase is the first post-contrast phase with
-    MI below (1 - mi_drop_fraction) times the MI of the second baseline phase (the first
-    when there is only one), or None.
+    arrival + search_window_s where MI[k-1] is defined. The threshold-rule phase is the first
+    post-contrast phase with MI below (1 - mi_drop_fraction) times the MI of the last baseline
+    phase, or None (also when that MI is undefined, with one baseline phase).
     """
     times = np.asarray(times_s, dtype=np.float64)
-    start = arrival.arrival_index
+    first_defined = int(np.flatnonzero(np.isfinite(mi))[0])
+    start = max(arrival.arrival_index, first_defined + 1)
     window_end = arrival.arrival_time_s + params.search_window_s + 1e-6
     stop = max(start + 1, int(np.searchsorted(times, window_end, side="right")))
     drops = mi[start - 1 : stop - 1] - mi[start:stop]
     largest_drop = start + int(np.argmax(drops))
 
-    baseline_reference = mi[min(1, arrival.baseline_phases - 1)]
-    below = np.flatnonzero(mi[start:] < (1.0 - params.mi_drop_fraction) * baseline_reference)
-    threshold_phase = start + int(below[0]) if below.size else None
+    baseline_level = mi[arrival.baseline_phases - 1]
+    if not np.isfinite(baseline_level):
+        return largest_drop, None
+    post = mi[arrival.arrival_index :]
+    below = np.flatnonzero(post < (1.0 - params.mi_drop_fraction) * baseline_level)
+    threshold_phase = arrival.arrival_index + int(below[0]) if below.size else None
     return largest_drop, threshold_phase
 
 
@@ -181,9 +221,12 @@ def arterial_mask(
     precontrast = volume[: arrival.baseline_phases].mean(axis=0, dtype=np.float32)
     body = compute_body_mask(precontrast) if body_mask is None else body_mask.astype(bool)
 
-    mi = mutual_information_curve(volume, precontrast, body, params.bins)
+    mi_reference, first_phase = mutual_information_reference(volume, arrival.baseline_phases)
+    mi = mutual_information_curve(volume, mi_reference, body, params.bins, first_phase)
     largest_drop, threshold_phase = choose_arterial_phase(mi, times, arrival, params)
-    phase, rule = _pick_phase(largest_drop, threshold_phase, arterial_phase, params, volume)
+    phase, rule = _pick_phase(
+        largest_drop, threshold_phase, arrival.arrival_index, arterial_phase, params, volume
+    )
     logger.info(
         "Arterial phase %d (%s); largest MI drop at %d, threshold rule at %s.",
         phase,
@@ -209,13 +252,17 @@ def arterial_mask(
     )
 
 
-def _pick_phase(largest_drop, threshold_phase, override, params, volume) -> tuple[int, str]:
+def _pick_phase(
+    largest_drop, threshold_phase, arrival_index, override, params, volume
+) -> tuple[int, str]:
     if override is not None:
         if not 0 <= override < volume.shape[0]:
             raise ValueError(
                 f"arterial_phase={override} is outside the series' phases 0-{volume.shape[0] - 1}."
             )
         return override, "override"
+    if params.rule == "arrival":
+        return arrival_index, "arrival"
     if params.rule == "threshold" and threshold_phase is not None:
         return threshold_phase, "threshold"
     if params.rule == "threshold":
@@ -229,14 +276,19 @@ def _subtraction_threshold(values: np.ndarray, params: ArterialMaskParams) -> fl
     if params.threshold_method == "otsu":
         return float(threshold_otsu(values))
     values = values.astype(np.float64)
+    if params.threshold_method == "arterial_fraction":
+        count = max(9, int(np.ceil(params.arterial_top_fraction * values.size)))
+        top = np.partition(values, values.size - count)[values.size - count :]
+        return float(params.arterial_fraction * top.mean())
     return float(values.mean() + params.threshold_sd * values.std())
 
 
 def _clean_mask(mask: np.ndarray, params: ArterialMaskParams) -> np.ndarray:
-    """Drop small in-plane components and dilate in-plane; mask is bool (S, R, C)."""
+    """Drop small 3-D components and dilate in-plane; mask is bool (S, R, C)."""
     if params.min_component_px > 1:
-        for index in range(mask.shape[0]):
-            remove_small_objects(mask[index], max_size=params.min_component_px - 1, out=mask[index])
+        mask = remove_small_objects(
+            mask, max_size=params.min_component_px - 1, connectivity=mask.ndim
+        )
     if params.dilation_px > 0:
         mask = ndimage.binary_dilation(
             mask, structure=_IN_PLANE_CROSS, iterations=params.dilation_px

@@ -52,9 +52,11 @@ class ArrivalParams:
     sigma_factor: float = 5.0
     # Phases assumed to be pre-contrast while arrival is searched for (the first phases).
     initial_baseline_phases: int = 2
-    # Share of pixels, ranked by max(S) - S0, averaged into the arterial reference curve.
+    # Share of pixels averaged into the arterial reference curve.
     reference_fraction: float = 0.001
     min_reference_pixels: int = 9
+    # Candidates ranked by absolute enhancement, as a multiple of the reference count.
+    candidate_factor: int = 10
 
 
 @dataclass(frozen=True)
@@ -137,17 +139,23 @@ def detect_bolus_arrival(
     times_s: np.ndarray,
     params: ArrivalParams = ArrivalParams(),
 ) -> BolusArrival:
-    """Detect bolus arrival as the first phase where the arterial reference curve rises.
+    """Detect bolus arrival as the first phase where an arterial reference curve rises.
 
-    The reference pixels are the `reference_fraction` of pixels with the largest
-    max(S) - S0, with S0 the mean of the first `initial_baseline_phases` phases (in a hand
-    volume these are arterial pixels). Arrival is the first phase k at or after
-    `initial_baseline_phases` where their mean curve exceeds S0 + `sigma_factor` * sigma.
-    Sigma is the pixel-level noise: the root mean square of the reference pixels' baseline
-    temporal SDs, so the test is conservative for the averaged curve.
+    S0 is the mean of the first `initial_baseline_phases` phases. The candidates are the
+    `candidate_factor` x `reference_fraction` of pixels with the largest enhancement
+    max(S) - S0. Two references of `reference_fraction` of the pixels are taken from them:
+    the largest enhancement, and the steepest rise S_k+1 - S_k between consecutive phases.
+    Neither alone finds the arteries everywhere: in a real prostate series, tissue enhanced
+    as much as the femoral artery and delayed arrival by two phases, while in the hand
+    phantom the veins sometimes rise more steeply than the arteries.
 
-    volume: (P, ...) signal; times_s: (P,) seconds. When nothing crosses the threshold, the
-    initial baseline count is returned with `detected=False` and a warning is logged.
+    A reference crosses at the first phase k at or after `initial_baseline_phases` where its
+    mean curve exceeds its S0 + `sigma_factor` * sigma, with sigma the root mean square of
+    its pixels' baseline temporal SDs (pixel noise, so the test is conservative for the mean
+    curve). Arrival is the earlier crossing of the two.
+
+    volume: (P, ...) signal; times_s: (P,) seconds. When neither crosses, the initial
+    baseline count is returned with `detected=False` and a warning is logged.
     """
     times = validate_series(volume, times_s)
     phases = volume.shape[0]
@@ -159,40 +167,49 @@ def detect_bolus_arrival(
         )
 
     flat = volume.reshape(phases, -1)
-    reference = _select_reference_pixels(flat, initial, params)
-    curves = flat[:, reference].astype(np.float64)
-    curve = curves.mean(axis=1)
-
-    s0 = curve[:initial].mean()
-    if initial > 1:
-        sigma = float(np.sqrt(np.mean(curves[:initial].var(axis=0, ddof=1))))
-    else:
-        sigma = 0.0
-    threshold = s0 + params.sigma_factor * sigma
-    above = np.flatnonzero(curve[initial:] > threshold)
-
-    if above.size == 0:
+    crossings = [
+        _first_crossing(flat[:, reference].astype(np.float64), initial, params.sigma_factor)
+        for reference in _select_reference_pixels(flat, initial, params)
+    ]
+    detected = [crossing for crossing in crossings if crossing[0] is not None]
+    if not detected:
+        _, curve, threshold = crossings[0]
         logger.warning(
             "No bolus arrival found: the reference curve never exceeded %.1f; using the "
             "first %d phases as baseline.",
             threshold,
             initial,
         )
-        index, detected = initial, False
+        index = initial
     else:
-        index, detected = initial + int(above[0]), True
+        index, curve, threshold = min(detected, key=lambda crossing: crossing[0])
     return BolusArrival(
         baseline_phases=index,
         arrival_index=index,
         arrival_time_s=float(times[index]),
-        detected=detected,
+        detected=bool(detected),
         reference_curve=curve,
         threshold=float(threshold),
     )
 
 
-def _select_reference_pixels(flat: np.ndarray, initial: int, params: ArrivalParams) -> np.ndarray:
-    """Return the flat indices of the top-enhancing pixels of a (P, M) series."""
+def _first_crossing(curves: np.ndarray, initial: int, sigma_factor: float):
+    """Return (first crossing phase or None, mean curve (P,), threshold) of (P, n) curves."""
+    curve = curves.mean(axis=1)
+    s0 = curve[:initial].mean()
+    sigma = 0.0
+    if initial > 1:
+        sigma = float(np.sqrt(np.mean(curves[:initial].var(axis=0, ddof=1))))
+    threshold = s0 + sigma_factor * sigma
+    above = np.flatnonzero(curve[initial:] > threshold)
+    index = initial + int(above[0]) if above.size else None
+    return index, curve, threshold
+
+
+def _select_reference_pixels(
+    flat: np.ndarray, initial: int, params: ArrivalParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return flat indices of the (largest enhancement, steepest rise) reference pixels."""
     pixels = flat.shape[1]
     count = max(params.min_reference_pixels, int(np.ceil(params.reference_fraction * pixels)))
     count = min(count, pixels)
@@ -200,9 +217,18 @@ def _select_reference_pixels(flat: np.ndarray, initial: int, params: ArrivalPara
     enhancement = np.max(flat, axis=0).astype(np.float32)
     enhancement -= np.mean(flat[:initial], axis=0, dtype=np.float32)
     np.nan_to_num(enhancement, copy=False, nan=-np.inf)
-    if count == pixels:
-        return np.arange(pixels)
-    return np.argpartition(enhancement, pixels - count)[pixels - count :]
+    candidates = _top_indices(enhancement, min(pixels, count * params.candidate_factor))
+
+    largest = candidates[_top_indices(enhancement[candidates], count)]
+    steps = np.diff(flat[:, candidates].astype(np.float32), axis=0)
+    steepest = candidates[_top_indices(np.nan_to_num(steps.max(axis=0), nan=-np.inf), count)]
+    return largest, steepest
+
+
+def _top_indices(values: np.ndarray, count: int) -> np.ndarray:
+    if count >= values.size:
+        return np.arange(values.size)
+    return np.argpartition(values, values.size - count)[values.size - count :]
 
 
 def resolve_arrival(

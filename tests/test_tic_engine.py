@@ -429,6 +429,29 @@ def test_arterial_threshold_rule_reported():
     assert result.rule == "threshold"
 
 
+def test_arrival_fraction_option():
+    volume, artery, synovitis = arterial_phantom(np.random.default_rng(36))
+    params = ArterialMaskParams(rule="arrival", threshold_method="arterial_fraction")
+    result = arterial_mask(volume, EVEN_TIMES, params)
+    assert result.rule == "arrival"
+    assert result.arterial_phase == result.arrival.arrival_index
+    assert result.mask[artery].mean() >= 0.95
+    assert result.mask[synovitis].mean() <= 0.05
+
+
+def test_mi_flat_without_contrast():
+    # Without contrast every phase is the same image with new noise, so MI must not drop at
+    # the first phase after the baseline (a phase averaged into the reference would).
+    rng = np.random.default_rng(37)
+    base = smooth_stack(rng, slices=2, size=48)
+    volume = (base[None] + rng.normal(0, 5, (8, *base.shape))).astype(np.float32)
+    result = arterial_mask(volume, EVEN_TIMES[:8], baseline_phases=3)
+    mi = result.mutual_information
+    assert np.all(np.isnan(mi[:2]))
+    # Sharing the reference's noise lifted the last baseline phase by about 25 % here.
+    assert np.max(np.abs(mi[3:] - mi[2])) <= 0.12 * mi[2]
+
+
 def test_synovitis_excludes_artery():
     volume, artery, synovitis = arterial_phantom(np.random.default_rng(34))
     detected = rule_based_synovitis(volume, EVEN_TIMES)
