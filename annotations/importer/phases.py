@@ -8,8 +8,8 @@ candidate is tested against the slice positions instead of being trusted:
    TriggerTime, ContentTime) is accepted when it has ceil(images / positions) distinct
    values and no value repeats at one slice position. A key that never varies is ignored.
 2. Otherwise a time attribute that differs per image (slice-level timing) is walked in time
-   order, starting a new phase whenever a slice position repeats; it is accepted when this
-   gives as many phases as the most images found at one position.
+   order, and a new phase starts whenever a slice position repeats. The result is accepted
+   when it has as many phases as the fullest slice position has images.
 3. Otherwise InstanceNumber is walked the same way, and the time axis is marked estimated
    (phase indices, no seconds).
 Nothing separating repeated positions is an error.
@@ -97,9 +97,9 @@ def plan_group(records: list[ImageRecord], partial_phase: str = "drop") -> Group
     plan.time_source = _time_source(partition_key, seconds_key)
     plan.time_is_estimated = estimated or seconds_key is None
 
-    slice_ids, kept_centres = _slice_indices(labels)
-    plan.slice_positions_mm = centres[kept_centres]
-    _fill_slots(plan, records, phase_ids, slice_ids, len(kept_centres))
+    slice_ids, kept_labels = _slice_indices(labels)
+    plan.slice_positions_mm = centres[kept_labels]
+    _fill_slots(plan, records, phase_ids, slice_ids, len(kept_labels))
     _handle_missing(plan, partial_phase)
     if plan.phases < 2:
         return _non_dynamic(plan, list(plan.slots.values()),
@@ -111,12 +111,14 @@ def plan_group(records: list[ImageRecord], partial_phase: str = "drop") -> Group
 
 
 def _non_dynamic(plan: GroupPlan, records, reason: str) -> GroupPlan:
-    plan.status, plan.code, plan.reason, plan.records = "non-dynamic", "non-dynamic", reason, records
+    plan.status, plan.code, plan.reason = "non-dynamic", "non-dynamic", reason
+    plan.records = records
     return plan
 
 
 def _error(plan: GroupPlan, records, reason: str) -> GroupPlan:
-    plan.status, plan.code, plan.reason, plan.records = "error", "no-phase-key", reason, records
+    plan.status, plan.code, plan.reason = "error", "no-phase-key", reason
+    plan.records = records
     return plan
 
 
@@ -160,8 +162,8 @@ def _set_aside_conflicts(records, labels, centres, plan: GroupPlan):
 def _set_aside_sparse_positions(records, labels, centres, plan: GroupPlan):
     """Exclude slice positions that hold fewer than half as many images as the fullest one."""
     counts = Counter(labels.tolist())
-    most = max(counts.values())
-    sparse = {label for label, count in counts.items() if count * 2 < most}
+    fullest = max(counts.values())
+    sparse = {label for label, count in counts.items() if count * 2 < fullest}
     if not sparse:
         return records, labels
     keep = []
@@ -170,7 +172,7 @@ def _set_aside_sparse_positions(records, labels, centres, plan: GroupPlan):
         if label in sparse:
             plan.excluded.append((record, "sparse-position", (
                 f"slice position {centres[label]:.4g} mm has {counts[label]} image(s) while "
-                f"other positions have up to {most}; not part of this dynamic series")))
+                f"other positions have up to {fullest}; not part of this dynamic series")))
         else:
             keep.append(index)
     plan.warnings.append(f"{len(sparse)} slice position(s) with too few images were set aside")
@@ -241,8 +243,8 @@ def _walk_ids(values, labels) -> list[int] | None:
             phase, seen = phase + 1, set()
         seen.add(label)
         ids[index] = phase
-    most = max(Counter(labels.tolist()).values())
-    return ids if phase + 1 == most and most >= 2 else None
+    fullest = max(Counter(labels.tolist()).values())
+    return ids if phase + 1 == fullest and fullest >= 2 else None
 
 
 def _choose_partition(records, labels, plan: GroupPlan):

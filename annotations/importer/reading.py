@@ -65,7 +65,7 @@ _ASCII_ATTRIBUTES = (
 
 
 class FileSkipped(Exception):
-    """The file is readable but holds nothing to import; carries (status, code, reason)."""
+    """The file is readable but contains nothing to import; carries (status, code, reason)."""
 
     def __init__(self, code: str, reason: str, status: str = "skipped"):
         super().__init__(reason)
@@ -241,6 +241,9 @@ def _base_fields(ds, source, transfer_syntax, text, text_warnings) -> dict:
 
 def _philips_scale(ds: Dataset, element_offset: int) -> float | None:
     """Return Philips' private MR scale slope (offset 0x0E) or intercept (0x0D), if present."""
+    # A scan of the keys is much cheaper than pydicom's private-creator lookup.
+    if not any(tag >> 16 == 0x2005 for tag in ds.keys()):
+        return None
     try:
         elem = ds.private_block(0x2005, PHILIPS_MR_CREATOR)[element_offset]
     except KeyError:
@@ -420,19 +423,19 @@ def decode_file_frames(record: ImageRecord,
     record is any ImageRecord of the file. Each array is (rows, columns) in the file's
     stored dtype, sign-extended for BitsStored < BitsAllocated; no rescale is applied.
     """
-    wanted = sorted(set(frame_indices))
+    requested = sorted(set(frame_indices))
     path = record.source.path
     if record.pixel_offset is not None:
         # Seeking to the recorded offset skips a second parse of the header.
         decoder = get_decoder(UID(record.transfer_syntax_uid))
         with open(path, "rb") as stream:
-            for index in wanted:
+            for index in requested:
                 stream.seek(record.pixel_offset)
                 frame, _ = decoder.as_array(stream, index=index, **record.pixel_options)
                 yield index, frame
         return
     # Deflated files: pydicom inflates the whole dataset in memory; offsets do not apply.
     ds = pydicom.dcmread(path)
-    for index in wanted:
+    for index in requested:
         frame_index = index if record.number_of_frames > 1 else None
         yield index, pixel_array(ds, index=frame_index)

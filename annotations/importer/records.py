@@ -46,8 +46,8 @@ class DescriptiveText:
 class ImageRecord:
     """Header facts of one image: one single-frame file, or one frame of a multi-frame file.
 
-    Times are seconds (absolute, from an arbitrary epoch that is the same for all images of
-    one import); positions and spacings are millimetres in the DICOM patient coordinate system.
+    Times are absolute seconds from an epoch shared by all images of one import. Positions
+    and spacings are millimetres in the DICOM patient coordinate system.
     """
 
     source: SourceFile

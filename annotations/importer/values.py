@@ -9,11 +9,12 @@ wrong SpecificCharacterSet gives replacement characters and a warning, never an 
 import datetime as dt
 import functools
 import re
+import struct
 import warnings
 
 from pydicom import charset as dicom_charset
-from pydicom.dataelem import RawDataElement
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
@@ -36,7 +37,10 @@ def element_text(ds: Dataset, keyword_or_tag) -> str | None:
 
     Only for attributes whose bytes are ASCII (CS, UI, DA, TM, DT, IS, DS, AS).
     """
-    elem = ds.get_item(tag_of(keyword_or_tag))
+    return _text_of(ds.get_item(tag_of(keyword_or_tag)))
+
+
+def _text_of(elem) -> str | None:
     if elem is None:
         return None
     value = elem.value
@@ -52,37 +56,45 @@ def element_text(ds: Dataset, keyword_or_tag) -> str | None:
     return text or None
 
 
+# struct formats of the binary numeric VRs, read straight from raw element bytes.
+_BINARY_FORMATS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
+
+
 def element_numbers(ds: Dataset, keyword_or_tag) -> list[float] | None:
     """Return the numbers of an IS/DS (or binary numeric) attribute; None if absent or invalid."""
     tag = tag_of(keyword_or_tag)
     elem = ds.get_item(tag)
     if elem is None or elem.value is None:
         return None
-    if _is_decimal_string(elem):
-        text = element_text(ds, tag)
+    vr = _value_representation(elem)
+    if vr in ("IS", "DS") or isinstance(elem.value, str):
+        text = _text_of(elem)
         if text is None:
             return None
         try:
             return [float(part) for part in text.split("\\") if part.strip()]
         except ValueError:
             return None
+    if isinstance(elem, RawDataElement) and vr in _BINARY_FORMATS:
+        code = _BINARY_FORMATS[vr]
+        count = len(elem.value) // struct.calcsize(code)
+        order = "<" if elem.is_little_endian else ">"
+        return [float(v) for v in struct.unpack(f"{order}{count}{code}",
+                                                elem.value[: count * struct.calcsize(code)])]
     value = ds[tag].value
     if isinstance(value, (list, tuple, MultiValue)):
         return [float(v) for v in value]
     return [float(value)]
 
 
-def _is_decimal_string(elem) -> bool:
-    """Return True for IS/DS values, which are parsed from text; binary VRs are not."""
-    if isinstance(elem, RawDataElement):
-        vr = elem.VR
-        if vr is None:
-            try:
-                vr = dictionary_VR(elem.tag)
-            except KeyError:
-                vr = "UN"
-        return vr in ("IS", "DS")
-    return isinstance(elem.value, (str, bytes)) or elem.VR in ("IS", "DS")
+def _value_representation(elem) -> str:
+    vr = elem.VR
+    if vr is None or (isinstance(elem, RawDataElement) and vr == "UN"):
+        try:
+            return dictionary_VR(elem.tag)
+        except KeyError:
+            return "UN"
+    return vr
 
 
 def element_number(ds: Dataset, keyword_or_tag) -> float | None:
@@ -116,8 +128,10 @@ def parse_date(text: str | None) -> dt.datetime | None:
     if not text:
         return None
     digits = text.strip().replace(".", "")
+    if len(digits) != 8 or not digits.isdigit():
+        return None
     try:
-        return dt.datetime.strptime(digits, "%Y%m%d")
+        return dt.datetime(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         return None
 
@@ -171,10 +185,10 @@ def character_sets(ds: Dataset) -> list[str]:
 
 
 def decode_text(raw: bytes, terms: list[str], vr: str) -> tuple[str, str | None]:
-    """Decode a text value; return (text, warning or None). Never raises.
+    """Decode a text value; return (text, warning or None).
 
-    Undecodable bytes become U+FFFD. The warning names the character set, not the text,
-    because the text may identify the patient.
+    Unknown or wrong character sets do not raise: undecodable bytes become U+FFFD. The
+    warning names the character set, not the text, because the text may identify the patient.
     """
     if not raw:
         return "", None

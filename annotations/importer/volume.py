@@ -110,6 +110,9 @@ class _Builder:
 
     def place(self, slot: tuple[int, int], values: np.ndarray, slope: float,
               intercept: float) -> None:
+        if self.volume.dtype == np.int16 and self._place_integers(slot, values, slope,
+                                                                  intercept):
+            return
         rescaled = values.astype(np.float64)
         if slope != 1.0:
             rescaled *= slope
@@ -118,6 +121,23 @@ class _Builder:
         if self.volume.dtype == np.int16 and not _fits_int16(rescaled):
             self.volume = self.volume.astype(np.float32)
         self.volume[slot] = rescaled
+
+    def _place_integers(self, slot, values: np.ndarray, slope: float,
+                        intercept: float) -> bool:
+        """Store integer values with integral factors without a float copy; False if not."""
+        if not np.issubdtype(values.dtype, np.integer) or values.size == 0:
+            return False
+        if not (float(slope).is_integer() and float(intercept).is_integer()):
+            return False
+        low, high = int(values.min()), int(values.max())
+        ends = (low * int(slope) + int(intercept), high * int(slope) + int(intercept))
+        if min(ends) < _INT16.min or max(ends) > _INT16.max:
+            return False
+        if slope == 1.0 and intercept == 0.0:
+            self.volume[slot] = values
+        else:
+            self.volume[slot] = values.astype(np.int32) * int(slope) + int(intercept)
+        return True
 
     def mark_missing(self, slot: tuple[int, int]) -> None:
         if self.volume.dtype == np.int16:
@@ -142,18 +162,18 @@ def _decode_into(builder: _Builder, plan: GroupPlan, factors: dict) -> list:
     failures = []
     for path in sorted(by_file, key=str):
         entries = by_file[path]
-        wanted = {record.frame_index: (slot, record) for slot, record in entries}
+        requested = {record.frame_index: (slot, record) for slot, record in entries}
         placed = set()
         try:
-            frames = decode_file_frames(entries[0][1], list(wanted))
+            frames = decode_file_frames(entries[0][1], list(requested))
             for frame_index, values in frames:
-                slot, record = wanted[frame_index]
+                slot, record = requested[frame_index]
                 _check_shape(values, record)
                 builder.place(slot, values, *factors[id(record)])
                 placed.add(frame_index)
         except DECODE_ERRORS as error:
             reason = f"pixel data could not be decoded: {error}"
-            for frame_index, (slot, record) in wanted.items():
+            for frame_index, (slot, record) in requested.items():
                 if frame_index not in placed:
                     builder.mark_missing(slot)
                     failures.append((record, reason))

@@ -1,4 +1,4 @@
-"""Builders for small synthetic DICOM series with known answers (the F0 base series).
+"""Builders for small synthetic DICOM series with known expected values (the F0 series).
 
 Tests reach the builders through the `dicom` fixture (dicom.f0_series(), dicom.write_series(),
 ...), which works under any pytest import mode.
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
@@ -176,7 +176,7 @@ class DicomBuilders:
     ENHANCED_MR_IMAGE_STORAGE = ENHANCED_MR_IMAGE_STORAGE
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def dicom() -> type[DicomBuilders]:
     return DicomBuilders
 

@@ -1,4 +1,4 @@
-"""Enhanced MR multi-frame with a time dimension, frames shuffled (C11)."""
+"""Enhanced MR multi-frame with a time dimension, frames shuffled."""
 
 import random
 

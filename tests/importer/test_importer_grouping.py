@@ -1,4 +1,4 @@
-"""Slice gaps (C07), mixed uploads (C08), non-magnitude images (C10), incomplete phases."""
+"""Slice gaps, mixed uploads, non-magnitude images, incomplete phases."""
 
 import shutil
 
@@ -16,7 +16,7 @@ def series_with_positions(dicom, z_values, phases=2):
 
 
 def test_slice_gap_warned(tmp_path, dicom):
-    """C07 A: a 95 mm gap is reported with its positions; true positions are kept."""
+    """A 95 mm gap is reported with its positions; true positions are kept."""
     z = [0, 1.6, 3.2, 4.8, 100.0, 101.6]
     dicom.write_series(series_with_positions(dicom, z), tmp_path / "upload")
     series = import_paths([tmp_path / "upload"]).series[0]
@@ -28,7 +28,7 @@ def test_slice_gap_warned(tmp_path, dicom):
 
 
 def test_position_jitter_tolerated(tmp_path, dicom):
-    """C07 B: jitter of 0.002 mm counts as uniform 1.6 mm spacing, without a warning."""
+    """Jitter of 0.002 mm counts as uniform 1.6 mm spacing, without a warning."""
     z = [0, 1.6, 3.2011, 4.7998, 6.4002, 8.0]
     dicom.write_series(series_with_positions(dicom, z), tmp_path / "upload")
     series = import_paths([tmp_path / "upload"]).series[0]
@@ -39,7 +39,7 @@ def test_position_jitter_tolerated(tmp_path, dicom):
 
 @pytest.fixture
 def mixed_upload(tmp_path, dicom):
-    """C08: F0 + 2 byte-identical copies + a second series + 2 conflicts + a 3-D subset."""
+    """F0 + 2 byte-identical copies + a second series + 2 conflicts + a 3-D subset."""
     folder = tmp_path / "mixed"
     paths = dicom.write_series(dicom.f0_series(), folder / "f0")
     shutil.copyfile(paths[0], folder / "copy_a.dcm")
@@ -117,7 +117,7 @@ def test_report_counts_match_instances(mixed_upload):
 
 
 def test_magnitude_only_volume(tmp_path, dicom):
-    """C10: phase and subtraction images in the series are reported, not stacked."""
+    """Phase and subtraction images in the series are reported, not stacked."""
     def magnitude(ds, p, s):
         ds.ImageType = ["ORIGINAL", "PRIMARY", "M_FFE", "M", "FFE"]
         ds.RescaleSlope = "2.15067"

@@ -1,4 +1,4 @@
-"""F0 import and slice/phase order independent of InstanceNumber and file names (C01)."""
+"""F0 import and slice/phase order independent of InstanceNumber and file names."""
 
 import random
 
@@ -69,7 +69,7 @@ def test_result_to_dict_is_json_safe(f0_folder):
 
 @pytest.mark.parametrize("variant", ["random", "descending"])
 def test_instance_number_ignored(tmp_path, dicom, variant):
-    """C01 A/B: InstanceNumber permuted or running against time changes nothing."""
+    """InstanceNumber permuted or running against time changes nothing."""
     numbers = list(range(1, 13))
     if variant == "random":
         random.Random(7).shuffle(numbers)
@@ -85,7 +85,7 @@ def test_instance_number_ignored(tmp_path, dicom, variant):
 
 
 def test_random_names_and_order(tmp_path, dicom):
-    """C01 C: random file names and a shuffled file list give the F0 result."""
+    """Random file names and a shuffled file list give the F0 result."""
     datasets = dicom.f0_series()
     names = [f"{random.Random(i).getrandbits(40):x}.dcm" for i in range(12)]
     paths = dicom.write_series(datasets, tmp_path / "upload", name=lambda i, ds: names[i])

@@ -1,4 +1,4 @@
-"""Pixel values: Philips scale (C13), signed/12-bit (C14), compressed syntaxes (C15)."""
+"""Pixel values: Philips scale, signed/12-bit, compressed syntaxes."""
 
 import numpy as np
 import pytest
@@ -13,17 +13,16 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from annotations.importer import ImportOptions, MissingDecoderError, import_paths
-from annotations.importer import pipeline
+from annotations.importer import ImportOptions, MissingDecoderError, import_paths, pipeline
 
 PHILIPS_CREATOR = "Philips MR Imaging DD 001"
-C13_FACTORS = {1: (2.15067, 0.000823664), 2: (1.53455, 0.00065)}
+PHILIPS_FACTORS = {1: (2.15067, 0.000823664), 2: (1.53455, 0.00065)}
 
 
 def philips_series(dicom, with_scale=(1, 2)):
     def edit(ds, p, s):
         ds.Manufacturer = "Philips Medical Systems"
-        slope, scale = C13_FACTORS[p]
+        slope, scale = PHILIPS_FACTORS[p]
         ds.RescaleSlope = str(slope)
         dicom.set_pixels(ds, np.full((8, 8), 1000, dtype=np.uint16))
         if p in with_scale:
@@ -35,7 +34,7 @@ def philips_series(dicom, with_scale=(1, 2)):
 
 
 def test_philips_displayed_value(tmp_path, dicom):
-    """C13: default convention DV = PV * RS + RI, the same for both phases."""
+    """Default convention DV = PV * RS + RI, the same for both phases."""
     dicom.write_series(philips_series(dicom), tmp_path / "upload")
     series = import_paths([tmp_path / "upload"]).series[0]
     np.testing.assert_allclose(series.volume[0], 2150.67, rtol=1e-6)
@@ -53,7 +52,7 @@ def test_philips_factors_stored(tmp_path, dicom):
 
 
 def test_philips_floating_value(tmp_path, dicom):
-    """C13: FP = DV / (RS * SS) for every phase when requested."""
+    """FP = DV / (RS * SS) for every phase when requested."""
     dicom.write_series(philips_series(dicom), tmp_path / "upload")
     options = ImportOptions(philips_scaling="floating")
     series = import_paths([tmp_path / "upload"], options).series[0]
@@ -77,7 +76,7 @@ def ramp(low: int, high: int, size: int = 8) -> np.ndarray:
 
 
 def test_unsigned_negative_intercept(tmp_path, dicom):
-    """C14 a: unsigned 0..2000 with intercept -1024 gives -1024..976 without overflow."""
+    """Unsigned 0..2000 with intercept -1024 gives -1024..976 without overflow."""
     def edit(ds, p, s):
         ds.RescaleIntercept = -1024
         dicom.set_pixels(ds, ramp(0, 2000).astype(np.uint16))
@@ -100,7 +99,7 @@ def twelve_bit_signed(dicom, size=8):
 
 
 def test_twelve_bit_signed(tmp_path, dicom):
-    """C14 b: BitsStored 12 signed, no sign bits in the high nibble: exactly -200..1800."""
+    """BitsStored 12 signed, no sign bits in the high nibble: exactly -200..1800."""
     values, datasets = twelve_bit_signed(dicom)
     dicom.write_series(datasets, tmp_path / "upload")
     series = import_paths([tmp_path / "upload"]).series[0]
@@ -108,7 +107,7 @@ def test_twelve_bit_signed(tmp_path, dicom):
 
 
 def test_twelve_bit_jpeg2000(tmp_path, dicom):
-    """C14 c: the 12-bit signed images as JPEG 2000 lossless decode identically."""
+    """The 12-bit signed images as JPEG 2000 lossless decode identically."""
     values, datasets = twelve_bit_signed(dicom, size=32)
     for ds in datasets:
         ds.compress(JPEG2000Lossless, values, generate_instance_uid=False)
@@ -142,7 +141,7 @@ def encode(ds, transfer_syntax):
     DeflatedExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian,
 ])
 def test_compressed_equals_f0(tmp_path, dicom, transfer_syntax):
-    """C15: every lossless syntax gives F0 bit for bit."""
+    """Every lossless syntax gives F0 bit for bit."""
     folder = tmp_path / "upload"
     for index, ds in enumerate(dicom.f0_series(size=32)):
         encode(ds, transfer_syntax)
@@ -155,7 +154,7 @@ def test_compressed_equals_f0(tmp_path, dicom, transfer_syntax):
 
 
 def test_missing_decoder_rejects(tmp_path, dicom, monkeypatch):
-    """C15: without a decoder nothing is imported; the error names the UID and file count."""
+    """Without a decoder nothing is imported; the error names the UID and file count."""
     folder = tmp_path / "upload"
     for index, ds in enumerate(dicom.f0_series(size=32)):
         encode(ds, JPEGLSLossless)

@@ -1,4 +1,4 @@
-"""Character sets (C16) and de-identification."""
+"""Character sets and de-identification."""
 
 import json
 import logging
@@ -25,7 +25,7 @@ def import_with_text(tmp_path, dicom, charset, name: bytes, description: bytes):
 
 
 def test_malformed_latin1_term(tmp_path, dicom):
-    """C16 a: 'ISO 2022 IR 100' with Latin-1 bytes decodes; pixels import."""
+    """'ISO 2022 IR 100' with Latin-1 bytes decodes; pixels import."""
     result = import_with_text(tmp_path, dicom, "ISO 2022 IR 100", "Müller^Jörg".encode("latin-1"),
                               "Kontrast Hände".encode("latin-1"))
     series = result.series[0]
@@ -35,7 +35,7 @@ def test_malformed_latin1_term(tmp_path, dicom):
 
 
 def test_utf8_cyrillic_and_cjk(tmp_path, dicom):
-    """C16 b: ISO_IR 192 with Cyrillic and CJK text."""
+    """ISO_IR 192 with Cyrillic and CJK text."""
     result = import_with_text(tmp_path, dicom, "ISO_IR 192", "Иванов^Пётр".encode(),
                               "手 DCE 動態".encode())
     series = result.series[0]
@@ -45,7 +45,7 @@ def test_utf8_cyrillic_and_cjk(tmp_path, dicom):
 
 
 def test_undeclared_cp1251_replaced(tmp_path, dicom):
-    """C16 c: ISO_IR 6 declared, cp1251 bytes: replacement characters and a warning."""
+    """ISO_IR 6 declared, cp1251 bytes: replacement characters and a warning."""
     result = import_with_text(tmp_path, dicom, "ISO_IR 6", "Иванов^Пётр".encode("cp1251"),
                               "Рука".encode("cp1251"))
     series = result.series[0]
@@ -57,7 +57,7 @@ def test_undeclared_cp1251_replaced(tmp_path, dicom):
 
 
 def test_iso2022_japanese_name(tmp_path, dicom):
-    """C16 d: ISO 2022 IR 87 escape sequences in PatientName decode."""
+    """ISO 2022 IR 87 escape sequences in PatientName decode."""
     name = b"Yamada^Tarou=" + "山田^太郎".encode("iso2022_jp")
     result = import_with_text(tmp_path, dicom, ["ISO 2022 IR 6", "ISO 2022 IR 87"], name,
                               b"hand DCE")

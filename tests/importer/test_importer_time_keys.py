@@ -1,4 +1,4 @@
-"""Choice of the phase key and the time axis (C02, C04, C05, midnight, missing TriggerTime)."""
+"""Choice of the phase key and the time axis, including midnight and a missing TriggerTime."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ def drop_temporal_position(ds):
 
 
 def test_trigger_time_separates_phases(tmp_path, dicom):
-    """C02 A: constant AcquisitionTime, phases told apart by TriggerTime only."""
+    """Constant AcquisitionTime, phases separated by TriggerTime only."""
     def edit(ds, p, s):
         drop_temporal_position(ds)
         ds.AcquisitionTime = "101500.00"
@@ -36,7 +36,7 @@ def test_trigger_time_separates_phases(tmp_path, dicom):
 
 
 def test_spurious_trigger_time_ignored(tmp_path, dicom):
-    """C02 B: TriggerTime unique per file is ignored with a warning."""
+    """TriggerTime unique per file is ignored with a warning."""
     def edit(ds, p, s):
         ds.TriggerTime = 1000 * (4 * (p - 1) + s - 1)
 
@@ -48,7 +48,7 @@ def test_spurious_trigger_time_ignored(tmp_path, dicom):
 
 
 def test_slice_level_acquisition_time(tmp_path, dicom):
-    """C04: AcquisitionTime unique per image, slices acquired in order 2, 4, 1, 3."""
+    """AcquisitionTime unique per image, slices acquired in order 2, 4, 1, 3."""
     order = {2: 0, 4: 1, 1: 2, 3: 3}
 
     def edit(ds, p, s):
@@ -72,7 +72,7 @@ def no_time(ds):
 
 
 def test_instance_number_fallback(tmp_path, dicom):
-    """C05 A: no time attribute; InstanceNumber (phase-major) orders phases, marked estimated."""
+    """No time attribute; InstanceNumber (phase-major) orders phases, marked estimated."""
     series = only_series(import_edited(tmp_path, dicom, lambda ds, p, s: no_time(ds)))
     np.testing.assert_array_equal(series.volume, dicom.f0_expected())
     assert series.time_is_estimated is True
@@ -82,7 +82,7 @@ def test_instance_number_fallback(tmp_path, dicom):
 
 
 def test_constant_temporal_position_ignored(tmp_path, dicom):
-    """C05 B: TemporalPositionIdentifier = 1 everywhere, ContentTime constant."""
+    """TemporalPositionIdentifier = 1 everywhere, ContentTime constant."""
     def edit(ds, p, s):
         ds.TemporalPositionIdentifier = 1
         ds.ContentTime = "120000"
@@ -94,7 +94,7 @@ def test_constant_temporal_position_ignored(tmp_path, dicom):
 
 
 def test_nothing_separates_phases(tmp_path, dicom):
-    """C05 C: no time attribute and shuffled InstanceNumber: a clear error, no volume."""
+    """No time attribute and shuffled InstanceNumber: a clear error, no volume."""
     shuffled = [7, 2, 11, 5, 1, 12, 9, 3, 10, 4, 8, 6]
 
     def edit(ds, p, s):

@@ -1,4 +1,4 @@
-"""Uploads: clutter in folders and ZIPs (C17), unsafe ZIP entries and limits (C18)."""
+"""Uploads: clutter in folders and ZIPs, unsafe ZIP entries and limits."""
 
 import struct
 import zipfile
@@ -23,7 +23,7 @@ def write_dicomdir(dicom, path: Path) -> None:
 
 @pytest.fixture
 def cluttered_zip(tmp_path, dicom):
-    """C17: F0 in nested folders with DICOMDIRs, macOS and Windows clutter, a truncated file."""
+    """F0 in nested folders with DICOMDIRs, macOS and Windows clutter, a truncated file."""
     folder = tmp_path / "export"
     datasets = dicom.f0_series()
     paths = []
@@ -99,7 +99,7 @@ def symlink_entry() -> zipfile.ZipInfo:
     "../work-extra/x", symlink_entry(),
 ])
 def test_unsafe_entry_rejects_upload(tmp_path, entry):
-    """C18: the whole upload is rejected before anything is written."""
+    """The whole upload is rejected before anything is written."""
     work = tmp_path / "work"
     archive = zip_with(tmp_path, entry)
     with pytest.raises(ImportRejected) as raised:
@@ -140,7 +140,7 @@ def declare_size(archive: Path, size: int) -> None:
 
 
 def test_declared_size_limit(tmp_path):
-    """C18 variant: 5 entries declaring about 4 GB each (20 GB) exceed the 4 GiB default."""
+    """5 entries declaring about 4 GB each (20 GB) exceed the 4 GiB default."""
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w") as handle:
         for index in range(5):
