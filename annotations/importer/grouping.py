@@ -8,6 +8,8 @@ protocol, description and image type, unless the series are each dynamic already
 
 from collections import defaultdict
 
+import numpy as np
+
 from .records import ImageRecord
 
 # ImageType values (3rd value on) and ComplexImageComponent terms of non-magnitude images.
@@ -52,6 +54,9 @@ def exclusion_reason(record: ImageRecord) -> tuple[str, str] | None:
         return "derived-image", f"derived image (ImageType {image_type})"
     if record.position is None or record.orientation is None:
         return "no-geometry", "ImagePositionPatient or ImageOrientationPatient is missing"
+    if np.linalg.norm(np.cross(record.orientation[:3], record.orientation[3:])) < 0.5:
+        return "no-geometry", (f"ImageOrientationPatient {list(record.orientation)} is invalid "
+                               "(its row and column vectors are not perpendicular unit vectors)")
     return None
 
 

@@ -404,6 +404,7 @@ def _finish_times(plan: GroupPlan, times, records) -> None:
         grid[p, s] = time_of[id(record)]
     earliest = np.nanmin(grid, axis=1)
     origin = earliest[0]
-    plan.phase_times_s = (earliest - origin).astype(np.float64)
+    # Rounded to microseconds: absolute times near 1e9 s carry float noise below that.
+    plan.phase_times_s = np.round(earliest - origin, 6)
     varies = np.any(np.nanmax(grid, axis=1) - earliest > 0)
-    plan.per_slice_times_s = (grid - origin) if varies else None
+    plan.per_slice_times_s = np.round(grid - origin, 6) if varies else None

@@ -83,20 +83,34 @@ class FileFailed(Exception):
         self.reason = reason
 
 
+# Exceptions pydicom raises while parsing a damaged file or converting its values.
+PARSE_ERRORS = (OSError, EOFError, ValueError, struct.error, KeyError, TypeError, IndexError,
+                AttributeError, OverflowError, NotImplementedError)
+
+
 def read_header(source: SourceFile) -> list[ImageRecord]:
     """Return one ImageRecord per frame of a DICOM image file.
 
     Raises FileSkipped for non-DICOM files, DICOMDIR and DICOM objects without pixel data,
-    and FileFailed for unreadable or truncated files.
+    and FileFailed for unreadable, damaged or truncated files.
     """
+    try:
+        return _read_header(source)
+    except (FileSkipped, FileFailed):
+        raise
+    except PARSE_ERRORS as error:
+        raise FileFailed("unreadable", f"the DICOM header could not be read: {error}") from error
+
+
+def _read_header(source: SourceFile) -> list[ImageRecord]:
     ds = _open_dataset(source.path)
     media_class = element_text(ds.file_meta, "MediaStorageSOPClassUID") if ds.file_meta else None
     if media_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
         raise FileSkipped("dicomdir", "DICOMDIR directory record, not an image")
     if PIXEL_DATA not in ds:
-        sop_class = element_text(ds, "SOPClassUID") or media_class or "unknown"
-        raise FileSkipped("no-image", f"DICOM object without pixel data (SOP class "
-                                      f"{sop_class} {_uid_name(sop_class)})".rstrip())
+        sop_class = element_text(ds, "SOPClassUID") or media_class
+        described = f"{sop_class} {_uid_name(sop_class)}".strip() if sop_class else "missing"
+        raise FileSkipped("no-image", f"DICOM object without pixel data (SOP class {described})")
     transfer_syntax = _transfer_syntax(ds)
     _check_pixel_length(ds, source.path, transfer_syntax)
 
@@ -121,7 +135,7 @@ def _open_dataset(path: Path) -> Dataset:
         return pydicom.dcmread(path, defer_size=1024)
     except InvalidDicomError:
         pass
-    except (OSError, EOFError, ValueError, struct.error, KeyError, TypeError) as error:
+    except PARSE_ERRORS as error:
         raise FileFailed("unreadable", f"the DICOM file could not be read: {error}") from error
     # No "DICM" preamble: accept a bare dataset only if it carries image identification.
     try:
@@ -397,6 +411,8 @@ def _default(value: float | None, default: float) -> float:
 
 
 def _uid_name(uid: str) -> str:
+    if not uid or not all(part.isdigit() for part in uid.split(".")):
+        return ""
     name = UID(uid).name
     return "" if name == uid else name
 

@@ -182,3 +182,14 @@ def test_single_files_accepted(tmp_path, f0_folder, dicom):
 def test_missing_input_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         import_paths([tmp_path / "absent"])
+
+
+def test_damaged_header_is_error(tmp_path, f0_folder, dicom):
+    """A file with a DICM preamble and garbage after it is an error; the rest imports."""
+    damaged = f0_folder / "damaged.dcm"
+    damaged.write_bytes(bytes(128) + b"DICM" + b"\x02\x00\x10\x00UI\xff\x7f" + bytes(40))
+    result = import_paths([f0_folder])
+    report = next(r for r in result.files if r.path.endswith("damaged.dcm"))
+    assert report.status in ("error", "skipped")
+    assert report.reason
+    np.testing.assert_array_equal(result.series[0].volume, dicom.f0_expected())
