@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from scipy import ndimage
 from skimage import measure, morphology
 
 from .joints import create_joint
@@ -72,7 +73,7 @@ def add_phantom_joints(series, truth):
 
 def patch_outlines(mask, patch_size, limit, rng):
     """Outlines ([column, row] lists) of up to `limit` square patches of a tissue mask on one slice."""
-    eroded = morphology.binary_erosion(mask, morphology.disk(1))
+    eroded = ndimage.binary_erosion(mask, morphology.disk(1))
     components = measure.label(eroded)
     outlines = []
     for region in rng.permutation(measure.regionprops(components)):
@@ -83,7 +84,7 @@ def patch_outlines(mask, patch_size, limit, rng):
         window = np.zeros_like(mask)
         window[max(centre_row - half, 0): centre_row + half, max(centre_column - half, 0): centre_column + half] = True
         patch = (components == region.label) & window
-        patch = morphology.remove_small_objects(patch, 6)
+        patch = morphology.remove_small_objects(patch, max_size=5)
         if not patch.any():
             continue
         patch = measure.label(patch) == 1

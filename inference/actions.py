@@ -14,11 +14,21 @@ from .models import JobStatus, ModelVersion, Prediction
 from .training_sets import build_training_set
 
 
+# The names of inference.networks.NETWORKS, kept here so that the web process need not import torch.
+ARCHITECTURES = ("tic_cnn1d", "resnet18_1d", "resnet50_2d")
+
+
 def media(relative):
     return Path(settings.MEDIA_ROOT) / relative
 
 
 def create_model_version(user=None, architecture="tic_cnn1d", **hyperparameters):
+    if architecture not in ARCHITECTURES:
+        raise UserError(
+            _("Unknown architecture %(value)r. Choose one of: %(choices)s.")
+            % {"value": architecture, "choices": ", ".join(ARCHITECTURES)},
+            code="unknown_architecture",
+        )
     training_set = build_training_set(user)
     return ModelVersion.objects.create(
         name=f"{architecture} {timezone.localtime():%Y-%m-%d %H:%M}",

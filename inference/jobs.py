@@ -39,15 +39,17 @@ def run_training(model_version_id):
         config = training.TrainConfig(architecture=model_version.architecture, **model_version.hyperparameters)
         result = training.train_and_evaluate(
             arrays["tics"], arrays["labels"], arrays["subjects"],
-            times_by_series=arrays["times_by_series"], series_index=arrays["series_index"],
+            times_by_series=[times[~np.isnan(times)] for times in arrays["times_by_series"]],
+            series_index=arrays["series_index"],
             config=config, progress=lambda message, fraction: _set_progress(model_version, message, fraction),
         )
         relative = f"models/model_{model_version.pk}.pt"
         media(relative).parent.mkdir(parents=True, exist_ok=True)
-        training.save_checkpoint(result, media(relative), extra={
+        result.metadata.update({
             "model_version_id": model_version.pk, "training_set_id": model_version.training_set_id,
             "training_set_hash": model_version.training_set.roi_state_hash, "code_version": code_version(),
         })
+        training.save_checkpoint(result, media(relative))
     except Exception as error:
         logger.exception("Training of model version %s failed", model_version.pk)
         ModelVersion.objects.filter(pk=model_version.pk).update(
@@ -73,7 +75,7 @@ def run_prediction(prediction_id):
         model, metadata = training.load_checkpoint(media(prediction.model_version.checkpoint_path))
         labels, probability = predict_volume(
             model, metadata, series.load_volume(), np.asarray(series.phase_times_s),
-            progress=lambda fraction: Prediction.objects.filter(pk=prediction.pk).update(progress=float(fraction)),
+            progress=lambda _message, fraction: Prediction.objects.filter(pk=prediction.pk).update(progress=float(fraction)),
         )
         labels_relative = f"predictions/{prediction.pk}/labels.npy"
         probability_relative = f"predictions/{prediction.pk}/probability.npy"

@@ -8,15 +8,16 @@ def report_tables(report, classes):
     tables = []
     if not report:
         return tables
-    pooled = report.get("pooled")
-    if pooled:
-        tables.append(metric_table(_("Model, pooled over the subject-wise folds"), pooled))
-    binary = report.get("binary_synovitis", {})
-    if binary.get("model"):
-        tables.append(metric_table(_("Model, synovitis versus rest"), binary["model"]))
-    if binary.get("baseline"):
-        tables.append(metric_table(_("Rule-based baseline (TIC shape type 4), synovitis versus rest"), binary["baseline"],
-                                   note=_("Same test folds. The rule cannot tell muscle from bone, so it is compared on synovitis only.")))
+    pooled = report.get("pooled", {})
+    if pooled.get("model"):
+        tables.append(metric_table(_("Model, pooled over the subject-wise test folds"), pooled["model"]))
+    if pooled.get("model_binary"):
+        tables.append(metric_table(_("Model, synovitis versus rest"), pooled["model_binary"]))
+    if pooled.get("baseline_binary"):
+        tables.append(metric_table(
+            _("Rule-based baseline (TIC shape type 4), synovitis versus rest"), pooled["baseline_binary"],
+            note=_("Same test folds. The rule cannot tell muscle from bone, so it is compared on synovitis only."),
+        ))
     return tables
 
 

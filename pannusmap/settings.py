@@ -107,7 +107,12 @@ if not os.environ.get("DATABASE_URL"):
 DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL (postgresql://...).")
-DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PANNUSMAP_TEST_DATABASE", None)}
+# One test database per test process, so that several test runs can share one server.
+DATABASES["default"]["TEST"] = {
+    "NAME": os.environ.get(
+        "PANNUSMAP_TEST_DATABASE", f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+    )
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,17 +1,19 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from pannusmap.commands import TranslatedCommand
 
 from annotations import demo
 from annotations.importer import ImportOptions
 from annotations.imports import import_dicom
 
 
-class Command(BaseCommand):
-    help = gettext_lazy(
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
         "Build the demo: generate a phantom hand DCE-MRI cohort, import it, create demo accounts, "
         "joint regions and ROIs generated from the ground truth."
     )

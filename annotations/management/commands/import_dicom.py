@@ -1,16 +1,18 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from pannusmap.commands import TranslatedCommand
 
 from annotations.importer import ImportOptions
 from annotations.importer.errors import ImportRejected
 from annotations.imports import ImportConflict, import_dicom
 
 
-class Command(BaseCommand):
-    help = gettext_lazy("Import DICOM files, folders or ZIP archives into dynamic (4-D) series.")
+class Command(TranslatedCommand):
+    help_text = gettext_lazy("Import DICOM files, folders or ZIP archives into dynamic (4-D) series.")
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help=gettext_lazy("DICOM files, folders or ZIP archives."))

@@ -1,14 +1,16 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from pannusmap.commands import TranslatedCommand
 
 from inference.export import export_dataset
 
 
-class Command(BaseCommand):
-    help = gettext_lazy("Write all labelled TICs (CSV and NPZ) and a label mask per annotated series into a ZIP.")
+class Command(TranslatedCommand):
+    help_text = gettext_lazy("Write all labelled TICs (CSV and NPZ) and a label mask per annotated series into a ZIP.")
 
     def add_arguments(self, parser):
         parser.add_argument("out", type=Path, help=gettext_lazy("Output ZIP file."))

@@ -1,8 +1,10 @@
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from pannusmap.commands import TranslatedCommand
 
 from annotations.models import Series
 from inference import actions
@@ -10,8 +12,8 @@ from inference.models import JobStatus, ModelVersion, Prediction
 from pannusmap.errors import UserError
 
 
-class Command(BaseCommand):
-    help = gettext_lazy("Classify every voxel of a series with a trained model, as a worker task.")
+class Command(TranslatedCommand):
+    help_text = gettext_lazy("Classify every voxel of a series with a trained model, as a worker task.")
 
     def add_arguments(self, parser):
         parser.add_argument("series", type=int, help=gettext_lazy("Series id."))

@@ -1,9 +1,11 @@
 import time
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from pannusmap.commands import TranslatedCommand
 
 from inference import actions
 from inference.models import JobStatus, ModelVersion
@@ -11,8 +13,8 @@ from inference.reports import format_report
 from pannusmap.errors import UserError
 
 
-class Command(BaseCommand):
-    help = gettext_lazy(
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
         "Train a TIC classifier on all current ROIs with cross-validation split by subject, as a "
         "worker task, and print its report."
     )

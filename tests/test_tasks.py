@@ -1,0 +1,75 @@
+"""Training then prediction through a real procrastinate worker process on a small phantom cohort."""
+
+import json
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import User
+
+from annotations import demo
+from inference import actions
+from inference.models import JobStatus, ModelVersion, Prediction
+
+from .conftest import import_subject, run_worker_until_idle
+
+
+@pytest.fixture
+def annotated_cohort(transactional_db, phantom_cohort):
+    """Both phantom subjects imported, with joints and ROIs generated from their ground truth."""
+    demo.create_accounts()
+    series = [import_subject(phantom_cohort / name) for name in ("PH001", "PH002")]
+    demo.prepare_demo_series(phantom_cohort, seed=5)
+    return series
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_training_then_prediction_in_worker(annotated_cohort, worker_env, phantom_cohort):
+    admin = User.objects.get(username="admin")
+    model_version = actions.start_training(admin, "tic_cnn1d", epochs=8)
+    run_worker_until_idle(worker_env)
+
+    model_version = ModelVersion.objects.get(pk=model_version.pk)
+    assert model_version.status == JobStatus.DONE, model_version.error
+    pooled = model_version.report["pooled"]
+    assert set(pooled["model"]["classes"]) >= {"muscle", "bone", "synovitis"}
+    assert pooled["model"]["accuracy"] > 0.8
+    assert pooled["baseline_binary"]["per_class"]["synovitis"]["support"] > 0
+
+    series = annotated_cohort[0]
+    prediction = actions.start_prediction(series, model_version)
+    run_worker_until_idle(worker_env)
+
+    prediction = Prediction.objects.get(pk=prediction.pk)
+    assert prediction.status == JobStatus.DONE, prediction.error
+    labels = np.load(actions.media(prediction.labels_path))
+    assert labels.shape == (series.slices, series.rows, series.columns)
+    truth = np.load(phantom_cohort / "PH001" / "truth.npz")["labels"]
+    synovitis_code = model_version.classes.index("synovitis") + 1
+    predicted = labels == synovitis_code
+    actual = truth == 8
+    dice = 2 * (predicted & actual).sum() / (predicted.sum() + actual.sum())
+    assert dice > 0.5, f"Dice {dice:.2f}"
+    assert len(prediction.joint_summaries) == len(json.loads((phantom_cohort / "PH001" / "truth.json").read_text())["joints"])
+
+
+def test_architectures_match_registry():
+    from inference.networks import NETWORKS
+
+    assert set(actions.ARCHITECTURES) == set(NETWORKS)
+
+
+@pytest.mark.django_db
+def test_unknown_architecture_is_400(phantom_series, admin_user):
+    from .conftest import client_for
+
+    response = client_for(admin_user).post("/api/models/", {"architecture": "no_such_network"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_architecture"
+    assert "tic_cnn1d" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_annotator_cannot_start_training(phantom_series, client_a):
+    response = client_a.post("/api/models/", {"architecture": "tic_cnn1d"}, format="json")
+    assert response.status_code == 403
