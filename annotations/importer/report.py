@@ -12,8 +12,9 @@ STATUSES = ("imported", "duplicate", "skipped", "error", "excluded")
 class FileReport:
     """What happened to one input file.
 
-    path is the display path: relative to the parent of the input folder, or
-    "<archive name>/<entry name>" for ZIP members. code is a stable machine-readable reason
+    path is the display path: relative to the input folder when it is the only input (else
+    to the folder's parent), the name of a single input file, or "<archive path>/<entry>" for
+    ZIP members, with " (2)", " (3)" appended to repeated names. code is a stable reason
     (for example "not-dicom", "duplicate", "non-dynamic"); reason is the English sentence.
     phase_index and slice_index are set for imported single-frame files; a multi-frame file
     sets frames to the number of frames it contributed.
@@ -72,6 +73,9 @@ class Ledger:
         self.register(display)
         if message not in self._warnings[display]:
             self._warnings[display].append(message)
+
+    def __contains__(self, display: str) -> bool:
+        return display in self._outcomes
 
     def status_of(self, display: str) -> str | None:
         outcomes = self._outcomes.get(display) or []

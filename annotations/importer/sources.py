@@ -37,12 +37,15 @@ def collect_sources(paths: list[Path], options: ImportOptions, ledger: Ledger,
     """
     found: list[SourceFile] = []
     archives: list[SourceFile] = []
+    # One folder (an upload directory) is shown from inside; several keep their names apart.
+    single_folder = len(paths) == 1
     for path in paths:
         path = Path(path)
         if path.is_symlink():
             ledger.set_file(path.name, "skipped", "symlink", "symbolic link not followed")
         elif path.is_dir():
-            for source in _walk_folder(path):
+            base = path if single_folder else path.parent
+            for source in _walk_folder(path, base):
                 _sort_file(source, ledger, found, archives)
         elif path.is_file():
             _sort_file(SourceFile(path, path.name), ledger, found, archives)
@@ -69,18 +72,21 @@ def _open_archive(source: SourceFile) -> zipfile.ZipFile:
                              "Re-create the archive and upload it again.") from error
 
 
-def _walk_folder(root: Path):
+def _walk_folder(root: Path, base: Path):
+    """Yield the files under root, named by their path relative to base."""
     for directory, dir_names, file_names in os.walk(root, followlinks=False):
         dir_names.sort()
         # os.walk lists a symbolic link to a folder among the folders and does not enter it.
         links = [name for name in dir_names if (Path(directory) / name).is_symlink()]
         for name in sorted(file_names + links):
             path = Path(directory) / name
-            yield SourceFile(path, path.relative_to(root.parent).as_posix())
+            yield SourceFile(path, path.relative_to(base).as_posix())
 
 
 def _sort_file(source: SourceFile, ledger: Ledger, found: list, archives: list | None) -> None:
     """Put a file into found or archives, or record why it is skipped."""
+    if source.display in ledger:
+        source = SourceFile(source.path, _unique_display(source.display, ledger))
     skip = skip_reason(source.display, source.path)
     if skip is not None:
         ledger.set_file(source.display, "skipped", *skip)
@@ -97,6 +103,14 @@ def _sort_file(source: SourceFile, ledger: Ledger, found: list, archives: list |
     else:
         ledger.register(source.display)
         found.append(source)
+
+
+def _unique_display(display: str, ledger: Ledger) -> str:
+    """Return display with " (2)", " (3)", ... appended until no other file uses it."""
+    number = 2
+    while f"{display} ({number})" in ledger:
+        number += 1
+    return f"{display} ({number})"
 
 
 def skip_reason(display: str, path: Path) -> tuple[str, str] | None:

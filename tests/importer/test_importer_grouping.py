@@ -157,7 +157,7 @@ def test_localizer_excluded(tmp_path, dicom):
                        tmp_path / "upload" / "loc")
     result = import_paths([tmp_path / "upload"])
     assert len(result.series) == 1
-    assert {r.code for r in result.files if "/loc/" in r.path} == {"localizer"}
+    assert {r.code for r in result.files if r.path.startswith("loc/")} == {"localizer"}
 
 
 def without_last_file(dicom):

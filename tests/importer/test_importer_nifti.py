@@ -84,9 +84,9 @@ def test_descending_slices_reversed(tmp_path):
 def test_sidecar_reported(tmp_path):
     write_nifti(tmp_path / "in", labelled_data(), np.eye(4), {"RepetitionTime": 2})
     files = {r.path: r for r in import_paths([tmp_path / "in"]).files}
-    assert files["in/dce.nii.gz"].status == "imported"
-    assert files["in/dce.json"].code == "sidecar"
-    assert files["in/dce.json"].series_index == 0
+    assert files["dce.nii.gz"].status == "imported"
+    assert files["dce.json"].code == "sidecar"
+    assert files["dce.json"].series_index == 0
 
 
 def test_three_d_nifti_excluded(tmp_path):

@@ -168,7 +168,7 @@ def test_folder_symlink_not_followed(tmp_path, f0_folder):
     (link_folder / "linked").symlink_to(f0_folder, target_is_directory=True)
     result = import_paths([link_folder])
     assert result.series == []
-    assert [(r.path, r.code) for r in result.files] == [("upload/linked", "symlink")]
+    assert [(r.path, r.code) for r in result.files] == [("linked", "symlink")]
 
 
 def test_single_files_accepted(tmp_path, f0_folder, dicom):
@@ -193,3 +193,14 @@ def test_damaged_header_is_error(tmp_path, f0_folder, dicom):
     assert report.status in ("error", "skipped")
     assert report.reason
     np.testing.assert_array_equal(result.series[0].volume, dicom.f0_expected())
+
+
+def test_display_paths_of_inputs(tmp_path, dicom):
+    """One folder is shown from inside; two folders keep their names; equal names get (2)."""
+    first = dicom.write_series(dicom.f0_series(phases=1, slices=1), tmp_path / "a")
+    dicom.write_series(dicom.f0_series(phases=1, slices=1, seed="b"), tmp_path / "b")
+    assert [r.path for r in import_paths([tmp_path / "a"]).files] == ["IM0001.dcm"]
+    both = import_paths([tmp_path / "a", tmp_path / "b"])
+    assert [r.path for r in both.files] == ["a/IM0001.dcm", "b/IM0001.dcm"]
+    same_name = import_paths([first[0], tmp_path / "b" / "IM0001.dcm"])
+    assert [r.path for r in same_name.files] == ["IM0001.dcm", "IM0001.dcm (2)"]
