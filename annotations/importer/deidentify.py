@@ -1,9 +1,9 @@
 """Pseudonymisation: a subset of the DICOM Basic Application Level Confidentiality Profile.
 
 Applied to the metadata that `import_paths` returns and to the DICOM copies it writes when
-ImportOptions.deidentify is set. PatientName and PatientID become a pseudonym
-("SUBJ-" + 10 hex digits of a salted SHA-256 of PatientID); the other identifying attributes
-listed below are emptied or removed.
+ImportOptions.deidentify is set. PatientName and PatientID become a pseudonym: "SUBJ-" and 10
+hex digits of a salted SHA-256 of PatientID. The other identifying attributes listed below
+are emptied or removed.
 
 NOTE: UIDs, dates and times are kept (as in the profile's "Retain UIDs" and "Retain
 Longitudinal Temporal Information" options), because re-imports are matched by

@@ -7,8 +7,8 @@ scanners and archives.
 
 import numpy as np
 
-# Images whose projected positions differ by less than this are one slice position. Slices of
-# a real acquisition are at least ~0.5 mm apart; this only absorbs decimal rounding in DS values.
+# Images whose projected positions differ by less than this are one slice position. It only
+# absorbs decimal rounding of DS values, and assumes slices are more than 0.05 mm apart.
 POSITION_TOLERANCE_MM = 0.05
 # Slice distances within this fraction of the median distance count as uniform.
 SPACING_TOLERANCE = 0.01

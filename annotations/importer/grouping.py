@@ -1,7 +1,7 @@
 """Sort images into acquisitions: drop duplicates, set aside non-magnitude images, merge series.
 
-Some scanners store one DICOM series per phase of a dynamic acquisition (the Siemens prostate
-DCE test data has 40 SeriesInstanceUIDs for 40 phases). Images are therefore merged across
+Some scanners store one DICOM series per phase of a dynamic acquisition (a Siemens 40-phase
+prostate DCE export has 40 SeriesInstanceUIDs). Images are therefore merged across
 series when they share study, frame of reference, orientation, matrix, pixel spacing,
 protocol, description and image type, unless the series are each dynamic already.
 """
@@ -65,6 +65,8 @@ def acquisition_key(record: ImageRecord) -> tuple:
     spacing = tuple(round(v, 4) for v in record.pixel_spacing) if record.pixel_spacing else None
     has_temporal_index = (record.temporal_position_identifier is not None
                           or record.temporal_position_index is not None)
+    # NOTE: a scanner that writes the phase number into SeriesDescription or ProtocolName gives
+    # every phase its own key, so such phases are reported as non-dynamic instead of merged.
     return (
         record.study_uid,
         record.frame_of_reference_uid,

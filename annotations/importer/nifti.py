@@ -12,7 +12,7 @@ Time axis, from the sidecar "<name>.json" beside the file:
 - "AcquisitionTimes_s": one start time per volume in seconds (any origin), or
 - "RepetitionTime": seconds between volumes (the BIDS convention for 4-D data); if
   "NumberOfVolumes" is given it must equal the number of volumes.
-Without either, the time axis holds volume indices and is marked estimated. The sidecar may
+Without either, the time axis contains volume indices and is marked estimated. The sidecar may
 also give SeriesDescription, StudyInstanceUID, SeriesInstanceUID, FrameOfReferenceUID,
 PatientID, StudyDate, Modality and Manufacturer.
 """

@@ -11,9 +11,9 @@ PHILIPS_SCALING_CHOICES = ("displayed", "floating")
 class ImportOptions:
     """Settings of one import run.
 
-    partial_phase: what to do with a last phase that lacks some slices. "drop" removes that
-        phase and reports its files as excluded; "keep" keeps it, fills the missing slices with
-        NaN in a float32 volume and adds a warning.
+    partial_phase: handling of a last phase that lacks some slices. "drop" removes that phase
+        and reports its files as excluded. "keep" keeps it, fills the missing slices with NaN
+        in a float32 volume and adds a warning.
     deidentify: replace patient identifiers in the returned metadata by a pseudonym and write
         de-identified copies of the DICOM files (see `deidentify.py`).
     pseudonym_salt: secret mixed into the pseudonym hash, so pseudonyms cannot be recomputed

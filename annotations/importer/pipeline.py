@@ -56,11 +56,20 @@ def import_paths(paths: list[Path], options: ImportOptions | None = None) -> Imp
         workspace.cleanup()
         raise
     result = ImportResult(series, ledger.reports(), errors, [], workspace.temporary)
+    if not series:
+        result.warnings.append(_nothing_imported_message(result))
     counts = result.counts()
     logger.info("Import finished in %.2f s: %d files (%s), %d dynamic series, %d errors",
                 time.perf_counter() - started, len(result.files),
                 ", ".join(f"{k} {v}" for k, v in counts.items() if v), len(series), len(errors))
     return result
+
+
+def _nothing_imported_message(result: ImportResult) -> str:
+    reasons = ", ".join(f"{code} {count}" for code, count in result.reason_counts().items())
+    return (f"No dynamic series was found in {len(result.files)} file(s)"
+            + (f" (not imported: {reasons})" if reasons else "")
+            + "; see the file report for each file's reason.")
 
 
 class _Workspace:

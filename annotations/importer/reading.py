@@ -254,7 +254,11 @@ def _base_fields(ds, source, transfer_syntax, text, text_warnings) -> dict:
 
 
 def _philips_scale(ds: Dataset, element_offset: int) -> float | None:
-    """Return Philips' private MR scale slope (offset 0x0E) or intercept (0x0D), if present."""
+    """Return Philips' private MR scale slope (offset 0x0E) or intercept (0x0D), if present.
+
+    NOTE: only the top-level element is read; Enhanced MR files that carry the factor per
+    frame in a private functional group get None, so the "floating" convention is refused.
+    """
     # A scan of the keys is much cheaper than pydicom's private-creator lookup.
     if not any(tag >> 16 == 0x2005 for tag in ds.keys()):
         return None

@@ -10,7 +10,7 @@ STATUSES = ("imported", "duplicate", "skipped", "error", "excluded")
 
 @dataclass
 class FileReport:
-    """What happened to one input file.
+    """Outcome of one input file.
 
     path is the display path: relative to the input folder when it is the only input (else
     to the folder's parent), the name of a single input file, or "<archive path>/<entry>" for

@@ -213,8 +213,14 @@ def _extract_entries(archive, entries, target: Path, display: str,
                 f"ZIP archive {display} contains entry {info.filename!r}, which resolves "
                 "outside the extraction folder; the upload was rejected."
             )
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        budget -= _copy_entry(archive, info, destination, budget, display)
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            budget -= _copy_entry(archive, info, destination, budget, display)
+        except OSError as error:
+            raise ImportRejected(
+                f"ZIP archive {display}: entry {info.filename!r} could not be extracted "
+                f"({error}); a file and a folder may share its name."
+            ) from error
         members.append(SourceFile(destination, f"{display}/{name}"))
     return members
 

@@ -221,3 +221,13 @@ def test_two_dynamic_series_apart(tmp_path, dicom):
     dicom.write_series(dicom.f0_series(edit=repeat), tmp_path / "upload" / "b")
     result = import_paths([tmp_path / "upload"])
     assert [s.volume.shape for s in result.series] == [(3, 4, 8, 8), (3, 4, 8, 8)]
+
+
+def test_no_dynamic_series_summary(tmp_path, dicom):
+    dicom.write_series(dicom.f0_series(phases=1), tmp_path / "upload")
+    result = import_paths([tmp_path / "upload"])
+    assert result.series == []
+    assert result.warnings == [
+        "No dynamic series was found in 4 file(s) (not imported: non-dynamic 4); see the file "
+        "report for each file's reason."
+    ]

@@ -204,3 +204,12 @@ def test_display_paths_of_inputs(tmp_path, dicom):
     assert [r.path for r in both.files] == ["a/IM0001.dcm", "b/IM0001.dcm"]
     same_name = import_paths([first[0], tmp_path / "b" / "IM0001.dcm"])
     assert [r.path for r in same_name.files] == ["IM0001.dcm", "IM0001.dcm (2)"]
+
+
+def test_file_folder_clash_rejected(tmp_path):
+    archive = tmp_path / "clash.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("a", b"file")
+        handle.writestr("a/b.dcm", b"inside")
+    with pytest.raises(ImportRejected, match="'a/b.dcm' could not be extracted"):
+        import_paths([archive])
