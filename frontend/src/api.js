@@ -113,9 +113,10 @@ export class ApiClient {
   }
 
   async getBinary(path, options = {}) {
+    // '*/*' as well, because DRF content negotiation answers 406 when no JSON renderer matches.
     const response = await this.request('GET', path, {
       ...options,
-      accept: 'application/octet-stream',
+      accept: 'application/octet-stream, */*;q=0.1',
     });
     return response.arrayBuffer();
   }

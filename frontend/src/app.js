@@ -32,7 +32,9 @@ export class ViewerApp {
     this.lastOverlayMode = 'synovitis';
   }
 
+  /** Build the page and load everything; `data-state` on the root tells tests when it is done. */
   async start() {
+    this.root.dataset.state = 'loading';
     this.root.textContent = t('loadingSeries');
     let series;
     let labelList;
@@ -43,6 +45,7 @@ export class ViewerApp {
       ]);
     } catch (error) {
       this.root.textContent = this.describeError('actionLoadSeries', error);
+      this.root.dataset.state = 'error';
       return;
     }
     this.series = series;
@@ -64,6 +67,7 @@ export class ViewerApp {
     this.chooseTool(this.canAnnotate ? 'roi' : 'windowLevel');
     await this.loadAnnotations();
     this.setStatus('ready');
+    this.root.dataset.state = 'ready';
   }
 
   async startViewer() {

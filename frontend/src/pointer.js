@@ -1,6 +1,6 @@
 // Mouse handling outside Cornerstone's tools: the pixel probe and click selection of ROIs.
 
-// A press and release closer than this (CSS px) counts as a click, not a drag.
+// A press whose pointer stays within this distance (CSS px) counts as a click, not a drag.
 const CLICK_TOLERANCE_PX = 4;
 
 /** Canvas position (CSS px relative to the viewport element) of a mouse event. */

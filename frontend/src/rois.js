@@ -121,6 +121,16 @@ export class RoiManager {
     this.viewer.render();
   }
 
+  /** Return the ids of the ROIs drawn on the displayed image (used by the browser tests). */
+  displayedRoiIds() {
+    const imageId = this.viewer.currentImageId();
+    const shown = annotation.state.getAnnotations(TOOL, this.viewer.element) ?? [];
+    return shown
+      .filter((item) => item.metadata.referencedImageId === imageId)
+      .map((item) => roiIdFromUid(item.annotationUID))
+      .filter((id) => id !== null);
+  }
+
   addRoiAnnotation(roi, imageId) {
     const uid = roiAnnotationUid(roi.id);
     const outline = polygonToOutline(imageId, roi.polygon);
