@@ -203,8 +203,9 @@ def main() -> None:
         "",
         "Script: `bench/bench_import.py` times `import_paths` on a folder, dcm2niix converting "
         "the same folder to NIfTI, and plain reading of the files' bytes (page cache warm "
-        "after the first run). Each run is a fresh subprocess; peak RSS is its ru_maxrss, and "
-        "the increase is the importer's peak over the RSS it had before calling import_paths.",
+        "after the first run). Each run is a fresh subprocess. Peak RSS is its ru_maxrss, and "
+        "the increase is the importer's peak over the RSS it had before calling import_paths "
+        "(interpreter, numpy and pydicom).",
         "",
         f"- Machine: {machine_line()}.",
         f"- Command: `.venv/bin/python bench/bench_import.py --runs {args.runs}`",
