@@ -43,12 +43,12 @@ def create_accounts():
         user.is_staff = role == "admin"
         user.is_superuser = role == "admin"
         user.save()
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
         accounts.append((username, role, password))
     generator, _created = User.objects.get_or_create(username=GROUND_TRUTH_ACCOUNT)
     generator.set_unusable_password()
     generator.save()
-    generator.groups.add(Group.objects.get(name="annotator"))
+    generator.groups.add(Group.objects.get_or_create(name="annotator")[0])
     return accounts
 
 

@@ -64,8 +64,16 @@ def store_series(dynamic, job=None):
             )
             for index, record in enumerate(dynamic.instances)
         )
+        transaction.on_commit(lambda: queue_default_analysis(series))
     logger.info("Stored series %s (%s) with %d instances", series.pk, "x".join(map(str, series.shape)), len(stored_paths))
     return describe(series, created=True)
+
+
+def queue_default_analysis(series):
+    """Queue the TIC analysis with default parameters, so maps are ready when a user opens the series."""
+    from inference.analysis import request_analysis
+
+    request_analysis(series)
 
 
 def check_no_overlap(dynamic):

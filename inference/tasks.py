@@ -28,3 +28,10 @@ def import_upload(import_job_id: int, partial_phase: str = "drop", deidentify: b
     from annotations.imports import run_import_job
 
     run_import_job(import_job_id, ImportOptions(partial_phase=partial_phase, deidentify=deidentify))
+
+
+@app.task(queue="analysis", retry=1)
+def analyse_series(analysis_id: int):
+    from .analysis import run_analysis
+
+    run_analysis(analysis_id)

@@ -29,7 +29,20 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture
+def reference_data(db):
+    """Labels and role groups; a transactional test's flush removes what the migration created."""
+    from annotations.models import Label
+    from annotations.reference import ensure_reference_data
+
+    ensure_reference_data(Label, Group)
+
+
 def make_user(username, role=None):
+    from annotations.models import Label
+    from annotations.reference import ensure_reference_data
+
+    ensure_reference_data(Label, Group)
     user = User.objects.create_user(username=username, password=PASSWORD)
     if role:
         user.groups.add(Group.objects.get(name=role))
@@ -97,7 +110,7 @@ def import_subject(subject_dir):
 
 
 @pytest.fixture
-def phantom_series(db, phantom_cohort):
+def phantom_series(reference_data, phantom_cohort):
     """The first phantom subject, imported into the test database."""
     return import_subject(phantom_cohort / "PH001")
 

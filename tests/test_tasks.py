@@ -14,7 +14,7 @@ from .conftest import import_subject, run_worker_until_idle
 
 
 @pytest.fixture
-def annotated_cohort(transactional_db, phantom_cohort):
+def annotated_cohort(transactional_db, reference_data, phantom_cohort):
     """Both phantom subjects imported, with joints and ROIs generated from their ground truth."""
     demo.create_accounts()
     series = [import_subject(phantom_cohort / name) for name in ("PH001", "PH002")]
