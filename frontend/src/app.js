@@ -36,15 +36,18 @@ export class ViewerApp {
   async start() {
     this.root.dataset.state = 'loading';
     this.root.textContent = t('loadingSeries');
+    const seriesRequest = this.client.getJson(`series/${this.options.seriesId}/`);
+    const labelsRequest = this.client.getJson('labels/');
+    labelsRequest.catch(() => {});
     let series;
     let labelList;
+    let action = 'actionLoadSeries';
     try {
-      [series, labelList] = await Promise.all([
-        this.client.getJson(`series/${this.options.seriesId}/`),
-        this.client.getJson('labels/'),
-      ]);
+      series = await seriesRequest;
+      action = 'actionLoadLabels';
+      labelList = await labelsRequest;
     } catch (error) {
-      this.root.textContent = this.describeError('actionLoadSeries', error);
+      this.root.textContent = this.describeError(action, error);
       this.root.dataset.state = 'error';
       return;
     }
@@ -57,6 +60,9 @@ export class ViewerApp {
     this.canMarkJoints = Boolean(series.can_annotate || series.can_review);
     this.parts = buildLayout(this.root, series);
     this.setStatus('loadingPhase', { n: 1 });
+    if (!this.labels.size) {
+      showMessage(this.parts, t('noLabels'));
+    }
 
     await this.startViewer();
     this.createManagers();
@@ -367,8 +373,16 @@ export class ViewerApp {
     if (this.rois.currentLabel) {
       parts.labelSelect.value = this.rois.currentLabel;
     }
-    parts.labelSelect.addEventListener('change', () => this.chooseLabel(parts.labelSelect.value));
-    parts.overlaySelect.addEventListener('change', () => this.setOverlayMode(parts.overlaySelect.value));
+    // Focus goes back to the image after a choice, so the arrow keys step through the series
+    // instead of changing the chosen option (which would relabel a selected ROI).
+    parts.labelSelect.addEventListener('change', () => {
+      this.chooseLabel(parts.labelSelect.value);
+      this.viewer.element.focus();
+    });
+    parts.overlaySelect.addEventListener('change', () => {
+      this.setOverlayMode(parts.overlaySelect.value);
+      this.viewer.element.focus();
+    });
     parts.opacity.addEventListener('input', () => this.overlay.setOpacity(Number(parts.opacity.value)));
     parts.resetButton.addEventListener('click', () => this.viewer.resetView());
     parts.helpButton.addEventListener('click', () => this.toggleHelp());

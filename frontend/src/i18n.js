@@ -47,9 +47,7 @@ const en = {
   nothingToUndo: 'Nothing to undo in this session.',
   jointSaved: 'Joint region {name} {side} saved on slice {slice}.',
   loadingTic: 'Loading TIC…',
-  loadingPrediction: 'Loading prediction…',
 
-  errorTitle: 'Error',
   apiError: '{action} failed: {detail}',
   actionLoadSeries: 'Loading the series',
   actionLoadLabels: 'Loading the labels',
@@ -195,9 +193,7 @@ const ja = {
   nothingToUndo: 'このセッションで取り消せる操作はありません。',
   jointSaved: '関節領域 {name} {side} をスライス {slice} に保存しました。',
   loadingTic: 'TIC を読み込み中…',
-  loadingPrediction: '予測を読み込み中…',
 
-  errorTitle: 'エラー',
   apiError: '{action}に失敗しました: {detail}',
   actionLoadSeries: 'シリーズの読み込み',
   actionLoadLabels: 'ラベルの読み込み',

@@ -240,7 +240,7 @@ export function buildLayout(root, series) {
   root.replaceChildren(
     el(
       'div',
-      { class: 'pm-viewer' },
+      { class: 'pm-viewer', role: 'region', 'aria-label': t('viewerTitle') },
       buildToolbar(parts),
       parts.notice,
       parts.message,
