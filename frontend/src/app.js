@@ -32,7 +32,7 @@ export class ViewerApp {
     this.lastOverlayMode = 'synovitis';
   }
 
-  /** Build the page and load everything; `data-state` on the root tells tests when it is done. */
+  /** Build the page and load everything; the root's `data-state` becomes 'ready' or 'error'. */
   async start() {
     this.root.dataset.state = 'loading';
     this.root.textContent = t('loadingSeries');
@@ -156,7 +156,8 @@ export class ViewerApp {
     this.parts.phaseLabel.textContent = t('phaseLabel', {
       n: phase + 1,
       total: this.viewer.phaseCount,
-      time: formatNumber(times[phase] ?? 0, 1),
+      // Estimated times (no usable acquisition time in the files) are marked with ≈.
+      time: `${this.series.time_is_estimated ? '≈' : ''}${formatNumber(times[phase] ?? 0, 1)}`,
     });
     this.parts.sliceLabel.textContent = t('sliceLabel', {
       n: slice + 1,
@@ -365,6 +366,7 @@ export class ViewerApp {
     for (const [key, button] of Object.entries(parts.toolButtons)) {
       button.addEventListener('click', () => this.chooseTool(key));
     }
+
     for (const label of this.labels.values()) {
       const option = el('option', { value: label.name }, label.display_name);
       option.style.color = label.color;
@@ -384,10 +386,12 @@ export class ViewerApp {
       this.viewer.element.focus();
     });
     parts.opacity.addEventListener('input', () => this.overlay.setOpacity(Number(parts.opacity.value)));
+
     parts.resetButton.addEventListener('click', () => this.viewer.resetView());
     parts.helpButton.addEventListener('click', () => this.toggleHelp());
     parts.helpClose.addEventListener('click', () => this.toggleHelp(false));
     parts.phaseSlider.addEventListener('input', () => this.viewer.setPhase(Number(parts.phaseSlider.value)));
+
     parts.deleteButton.addEventListener('click', () => this.rois.deleteSelected());
     parts.undoButton.addEventListener('click', () => this.rois.undo());
     parts.sdToggle.addEventListener('change', () => this.tic.setShowSd(parts.sdToggle.checked));
