@@ -35,7 +35,11 @@ def import_dicom(paths, options=None, job=None):
     """Import files, folders or ZIP archives; return (ImportResult, list of per-series dicts)."""
     options = options or ImportOptions()
     result = import_paths([Path(p) for p in paths], options)
-    outcomes = [store_series(dynamic, job) for dynamic in result.series]
+    try:
+        outcomes = [store_series(dynamic, job) for dynamic in result.series]
+    finally:
+        # Extracted ZIP members and de-identified copies live in a temporary folder.
+        result.cleanup()
     return result, outcomes
 
 
@@ -103,11 +107,9 @@ def copy_instances(dynamic, key):
     for record in dynamic.instances:
         source = Path(record.source_path)
         if source not in copied:
-            relative = f"dicom/{key}/{record.sop_instance_uid}.dcm"
-            if getattr(record, "deidentified_bytes", None):
-                (Path(settings.MEDIA_ROOT) / relative).write_bytes(record.deidentified_bytes)
-            else:
-                shutil.copyfile(source, Path(settings.MEDIA_ROOT) / relative)
+            suffix = "".join(source.suffixes[-2:]) if source.name.endswith((".nii", ".nii.gz")) else ".dcm"
+            relative = f"dicom/{key}/{record.sop_instance_uid}{suffix}"
+            shutil.copyfile(source, Path(settings.MEDIA_ROOT) / relative)
             copied[source] = relative
         stored.append(copied[source])
     return stored

@@ -125,8 +125,9 @@ class Instance(models.Model):
     sop_class_uid = models.CharField(max_length=64, blank=True)
     transfer_syntax_uid = models.CharField(max_length=64, blank=True)
     storage_path = models.CharField(max_length=512)
-    phase_index = models.PositiveIntegerField()
-    slice_index = models.PositiveIntegerField()
+    # Null for a file that holds the whole series (a NIfTI volume) rather than one image.
+    phase_index = models.PositiveIntegerField(null=True, blank=True)
+    slice_index = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
