@@ -1,11 +1,10 @@
 """Arterial mask subtraction: find arterial pixels and drop them from the type-4 map.
 
 Arteries enhance first and wash out, so their TICs look like synovitis (type 4). The arterial
-phase is chosen by mutual information (MI) between the pre-contrast mean image and each
-phase, because the first arterial enhancement changes the joint histogram most. Pixels that
-are much brighter in that phase than before contrast form the arterial mask. The MI criterion
-follows Kobayashi et al., JMRI 2018 (doi:10.1002/jmri.25995); its abstract gives no
-algorithm, so the rules and thresholds below are our own defaults.
+phase is chosen by mutual information (MI) between a pre-contrast image and each phase,
+because the first arterial enhancement changes the joint histogram most. Pixels that are much
+brighter in that phase than the mean of the baseline phases form the arterial mask. The
+rules and thresholds below are our own defaults; see ArterialMaskParams.
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ class ArterialMaskParams:
     arterial_top_fraction: float = 0.001
     # Connected components with fewer voxels are dropped. Components are 3-D (26-connected),
     # so that an artery crossing the slices obliquely, 1-2 pixels per slice, is kept.
-    min_component_px: int = 3
+    min_component_voxels: int = 3
     dilation_px: int = 1
 
     def __post_init__(self):
@@ -74,7 +73,7 @@ class ArterialMaskResult:
     mask, body_mask: bool (S, R, C). subtraction: float32 (S, R, C), the arterial phase minus
     the pre-contrast mean, in modality units. mutual_information: float64 (P,) in nats.
     rule: one of PHASE_RULES, or "override". threshold_phase is None when no phase
-    met the alternative rule.
+    met the alternative rule. threshold: the D threshold in modality units.
     """
 
     mask: np.ndarray
@@ -186,7 +185,8 @@ def choose_arterial_phase(
     window_end = arrival.arrival_time_s + params.search_window_s + 1e-6
     stop = max(start + 1, int(np.searchsorted(times, window_end, side="right")))
     drops = mi[start - 1 : stop - 1] - mi[start:stop]
-    largest_drop = start + int(np.argmax(drops))
+    # A series too short to compare two defined MI values falls back to the arrival phase.
+    largest_drop = start + int(np.argmax(drops)) if drops.size else arrival.arrival_index
 
     baseline_level = mi[arrival.baseline_phases - 1]
     if not np.isfinite(baseline_level):
@@ -211,8 +211,8 @@ def arterial_mask(
     volume: (P, S, R, C) signal, ideally motion-corrected; times_s: (P,) seconds.
     `arterial_phase` overrides the MI choice. `body_mask` (bool (S, R, C)) defaults to
     `compute_body_mask` of the pre-contrast mean. The mask is D > mean + threshold_sd * SD
-    of D inside the body (or D > Otsu's threshold of D there), without components under
-    min_component_px pixels, dilated by dilation_px pixels in-plane.
+    of D inside the body (or another `threshold_method`), without components under
+    min_component_voxels voxels, dilated by dilation_px pixels in-plane.
     """
     times = validate_series(volume, times_s)
     if volume.ndim != 4:
@@ -285,9 +285,9 @@ def _subtraction_threshold(values: np.ndarray, params: ArterialMaskParams) -> fl
 
 def _clean_mask(mask: np.ndarray, params: ArterialMaskParams) -> np.ndarray:
     """Drop small 3-D components and dilate in-plane; mask is bool (S, R, C)."""
-    if params.min_component_px > 1:
+    if params.min_component_voxels > 1:
         mask = remove_small_objects(
-            mask, max_size=params.min_component_px - 1, connectivity=mask.ndim
+            mask, max_size=params.min_component_voxels - 1, connectivity=mask.ndim
         )
     if params.dilation_px > 0:
         mask = ndimage.binary_dilation(

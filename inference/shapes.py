@@ -1,8 +1,9 @@
 """Rule-based TIC shape types (4-type scheme with a separate continued-rise type).
 
 Type 4, fast enhancement followed by washout, is the synovitis candidate. The thresholds are
-our own defaults, because the published pixel-by-pixel tools do not state theirs; the
-+-10 % late-phase band follows the breast MRI convention.
+our own defaults because the published pixel-by-pixel tools do not state theirs. The +-10 %
+late-phase band follows the breast MRI convention. t0 is the bolus arrival phase from
+`inference.tic.detect_bolus_arrival`, and S0 the mean of the phases before it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ NOISE_SAMPLE_PIXELS = 1 << 16
 
 @dataclass(frozen=True)
 class ShapeParams:
-    """Thresholds of the shape types; signal values are relative to S0 or to sigma.
+    """Thresholds of the shape types, relative to S0 or to sigma.
 
     sigma is the larger of the pixel's baseline temporal SD and the series noise SD.
     """
@@ -125,10 +126,10 @@ def estimate_noise_sd(
 def classify_shapes(
     features: TicFeatures, params: ShapeParams = ShapeParams(), noise_sd: float = 0.0
 ) -> np.ndarray:
-    """Assign each pixel a shape type 0-5 from its features; returns uint8, spatial shape.
+    """Assign each pixel a shape type 0-5 from its features, as uint8 of the features shape.
 
-    The features must come from `compute_features` with the same early window and
-    late_phases as `params`.
+    The features, whole or one chunk, must come from `compute_features` or
+    `iter_feature_chunks` with the same early window and late_phases as `params`.
     """
     s0 = features.s0
     sigma = np.maximum(features.baseline_sd, np.float32(noise_sd))
