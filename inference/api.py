@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from annotations import access
-from annotations.api.views import binary_response, parse_index
+from annotations.api.views import binary_response, binary_view, parse_index
 
 from . import actions
 from .models import JobStatus, ModelVersion, Prediction
@@ -77,6 +77,7 @@ def finished_prediction(user, pk):
 
 
 @api_view(["GET"])
+@binary_view
 def prediction_labelmap(request, pk, slice_index):
     prediction = finished_prediction(request.user, pk)
     slice_index = parse_index(slice_index, "slice", prediction.series.slices)
@@ -85,6 +86,7 @@ def prediction_labelmap(request, pk, slice_index):
 
 
 @api_view(["GET"])
+@binary_view
 def prediction_probability(request, pk, slice_index):
     prediction = finished_prediction(request.user, pk)
     slice_index = parse_index(slice_index, "slice", prediction.series.slices)

@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from annotations import access
-from annotations.api.views import binary_response, parse_index
+from annotations.api.views import binary_response, binary_view, parse_index
 from annotations.models import JointRegion
 
 from .analysis import LAYERS, layer_catalogue, layer_path, request_analysis
@@ -54,6 +54,7 @@ def analysis_detail(request, pk):
 
 
 @api_view(["GET"])
+@binary_view
 def analysis_layer(request, pk, name, slice_index):
     access.require(access.can_view(request.user))
     analysis = get_object_or_404(TicAnalysis.objects.select_related("series"), pk=pk)

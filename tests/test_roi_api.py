@@ -190,3 +190,16 @@ def test_tic_matches_independent_rasterisation(client_a, roi_of_a, phantom_serie
     row_spacing, column_spacing = phantom_series.pixel_spacing_mm
     assert body["area_mm2"] == pytest.approx(inside.sum() * row_spacing * column_spacing)
     assert body["times_s"] == phantom_series.phase_times_s
+
+
+def test_frame_served_as_octet_stream(client_a, phantom_series):
+    response = client_a.get(f"/api/series/{phantom_series.pk}/frames/3/1/", HTTP_ACCEPT="application/octet-stream")
+    assert response.status_code == 200
+    frame = np.frombuffer(response.content, dtype="<f4").reshape(phantom_series.rows, phantom_series.columns)
+    assert np.array_equal(frame, phantom_series.load_volume()[3, 1])
+
+
+def test_frame_outside_series_is_400(client_a, phantom_series):
+    response = client_a.get(f"/api/series/{phantom_series.pk}/frames/{phantom_series.phases}/0/", HTTP_ACCEPT="application/octet-stream")
+    assert response.status_code == 400
+    assert "phase" in response.json()

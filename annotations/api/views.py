@@ -1,11 +1,14 @@
 """REST endpoints: each view parses the request, calls one service function and serialises."""
 
+import json
+
 import numpy as np
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from rest_framework import status
-from rest_framework.decorators import api_view
+from rest_framework import renderers
+from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
@@ -19,6 +22,22 @@ from .serializers import (
     JointRegionSerializer, LabelSerializer, ROIPatchSerializer, ROISerializer, ROIWriteSerializer,
     SeriesSerializer,
 )
+
+
+class BinaryRenderer(renderers.BaseRenderer):
+    """Lets clients that ask only for application/octet-stream reach the binary endpoints.
+
+    The views return their bytes themselves; this renderer only serialises error bodies, as JSON.
+    """
+
+    media_type = "application/octet-stream"
+    format = "bin"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode()
+
+
+binary_view = renderer_classes([renderers.JSONRenderer, BinaryRenderer])
 
 
 def binary_response(array, **headers):
@@ -61,6 +80,7 @@ def series_detail(request, pk):
 
 
 @api_view(["GET"])
+@binary_view
 def series_frame(request, pk, phase, slice_index):
     series = access.get_series_for_user(request.user, pk)
     phase = parse_index(phase, "phase", series.phases)
