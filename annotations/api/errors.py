@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError as DjangoVa
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -41,6 +42,11 @@ def handle_api_exception(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None
+    request = context.get("request")
+    if getattr(getattr(request, "accepted_renderer", None), "format", None) == "bin":
+        # Error bodies are JSON even where the client asked for raw pixel bytes.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
     if isinstance(response.data, dict) and "detail" in response.data:
         detail = response.data["detail"]
         response.data = {"detail": str(detail), "code": getattr(detail, "code", exc.default_code)}
