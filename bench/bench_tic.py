@@ -1,8 +1,8 @@
 """Benchmark the TIC engine on a full-size series: 27 phases x 20 slices x 256 x 256, int16.
 
-Each step runs in a fresh subprocess that builds the volume, times the step over several
-runs (median, min, max) and reports its peak memory: tracemalloc's peak of the allocations
-made by one call (numpy reports its buffers to tracemalloc) and the process's ru_maxrss.
+Each step runs in a fresh subprocess that builds the volume and times the step over several
+runs (median, min, max). Peak memory is reported twice: tracemalloc's peak of the allocations
+made by one call (numpy reports its buffers to tracemalloc), and the process's ru_maxrss.
 The floor is the fastest of three ways to read the volume once from memory; "× floor"
 divides each step's median wall time by it.
 

@@ -75,8 +75,8 @@ def correct_motion(
 
 def _in_plane_shift(reference: np.ndarray, moving: np.ndarray, upsample_factor: int):
     """Return the (dy, dx) that registers `moving` (S, R, C) onto `reference`."""
-    # NOTE: the through-slice component is estimated but not applied; slices are assumed not
-    # to move out of plane between phases.
+    # NOTE: the through-slice component is estimated but not applied, because slices are
+    # assumed not to move out of plane between phases.
     shift, _, _ = phase_cross_correlation(
         reference, moving, upsample_factor=upsample_factor, normalization="phase"
     )

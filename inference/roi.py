@@ -19,9 +19,9 @@ class RoiStatistics:
     """Per-phase statistics of the pixels inside one ROI.
 
     mean, sd: float64 (P,) in modality units; sd is the population SD (ddof=0). Both are NaN
-    when no pixel centre lies inside the polygon. area_mm2 counts whole pixels
-    (pixel_count x row spacing x column spacing); polygon_area_mm2 is the shoelace area of the
-    polygon itself, which differs from area_mm2 by the partial pixels along the outline.
+    when no pixel centre lies inside the polygon. area_mm2 counts whole pixels: pixel_count x
+    row spacing x column spacing. polygon_area_mm2 is the shoelace area of the polygon itself.
+    The two differ by the partial pixels along the outline.
     """
 
     mean: np.ndarray
@@ -57,7 +57,7 @@ def polygon_mask(polygon: Sequence[Sequence[float]], shape: tuple[int, int]) -> 
 def polygon_area_mm2(
     polygon: Sequence[Sequence[float]], pixel_spacing_mm: tuple[float, float]
 ) -> float:
-    """Shoelace area (mm²) of a [column, row] polygon; spacing is (row mm, column mm)."""
+    """Return the shoelace area (mm²) of a [column, row] polygon, spacing (row mm, column mm)."""
     vertices = _as_vertices(polygon)
     columns = vertices[:, 0] * pixel_spacing_mm[1]
     rows = vertices[:, 1] * pixel_spacing_mm[0]

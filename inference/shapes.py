@@ -77,7 +77,7 @@ class ShapeParams:
     early_window_s: float = 90.0
     fast_fraction: float = 0.8
     # Plateau when the late change (S_last - S_peak,early) / (S_peak,early - S0) lies within
-    # +-plateau_band; below is washout, above is continued rise.
+    # +-plateau_band. Below the band is washout, above it continued rise.
     plateau_band: float = 0.10
     # S_last is the mean of this many final phases.
     late_phases: int = 1
@@ -87,8 +87,8 @@ class ShapeParams:
 class TicAnalysis:
     """Shape types and quantitative maps of one series.
 
-    shape_types: uint8 with the spatial shape; maps: name -> float32 (see
-    `inference.tic.MAP_UNITS`); noise_sd in modality units.
+    shape_types is uint8 with the spatial shape, maps maps each name to a float32 array (units
+    in `inference.tic.MAP_UNITS`), and noise_sd is in modality units.
     """
 
     shape_types: np.ndarray

@@ -94,7 +94,7 @@ def summarise_joint(
 ) -> JointSummary:
     """Summarise shape types (uint8 (S, R, C)), maps and a synovitis mask inside a joint box.
 
-    maps needs "me", "ire" and "ttp" (float32 (S, R, C)); synovitis and arterial_mask are
+    maps needs "me", "ire" and "ttp" as float32 (S, R, C). synovitis and arterial_mask are
     bool (S, R, C).
     """
     region = box.index(shape_types.shape)

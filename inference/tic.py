@@ -42,7 +42,7 @@ MAP_DESCRIPTIONS = {
     "ttp": "time from bolus arrival to the first phase of maximum signal",
     "iauc": "area under (S - S0) / S0 from bolus arrival over the iAUC window",
     "ser": "signal enhancement ratio (S(t0 + early) - S0) / (S(t0 + late) - S0)",
-    "washout": "(S_peak,early - S_last) / (S_peak,early - S0); negative means continued rise",
+    "washout": "(S_peak,early - S_last) / (S_peak,early - S0). Negative means continued rise",
 }
 
 
@@ -99,7 +99,7 @@ class TicFeatures:
     """
 
     s0: np.ndarray  # mean of the baseline phases
-    baseline_sd: np.ndarray  # temporal SD of the baseline phases (ddof=1; 0 with one phase)
+    baseline_sd: np.ndarray  # temporal SD of the baseline phases (ddof=1), 0 with one phase
     s_max: np.ndarray  # maximum from the arrival phase on
     peak_time_s: np.ndarray  # time of the first phase reaching s_max
     s_peak_early: np.ndarray  # maximum in [t0, t0 + early_window_s]
@@ -180,7 +180,7 @@ def detect_bolus_arrival(
     if not detected:
         _, curve, threshold = crossings[0]
         logger.warning(
-            "No bolus arrival found: the reference curve never exceeded %.1f; using the "
+            "No bolus arrival found: the reference curve never exceeded %.1f. Using the "
             "first %d phases as baseline.",
             threshold,
             initial,

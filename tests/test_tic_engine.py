@@ -206,8 +206,8 @@ def test_maps_match_reference(seed, shape_params, map_params, dtype):
             if math.isnan(value):
                 assert math.isnan(got), f"{name} at {index} should be NaN"
             else:
-                # The engine works in float32; noise pixels with S_peak,early close to S0 lose
-                # about 1e-4 of relative precision in the washout ratio.
+                # The engine works in float32, so noise pixels with S_peak,early close to S0
+                # lose about 1e-4 of relative precision in the washout ratio.
                 assert got == pytest.approx(value, rel=1e-3, abs=1e-3), f"{name} at {index}"
 
 

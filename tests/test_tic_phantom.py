@@ -38,7 +38,7 @@ def test_tissue_gets_expected_type(subject, code):
 
 def test_arrival_is_injection_phase(subject):
     phantom, analysis = subject
-    # Injection at the start of phase index 2; the phase shows its window's mean signal.
+    # Injection is at the start of phase index 2, and each phase shows its window's mean.
     assert analysis.arrival.arrival_index in (2, 3)
 
 

@@ -1,7 +1,7 @@
 """TIC engine on a real Siemens prostate DCE series (40 phases, 4 slices, classic DICOM).
 
-The femoral artery facts come from the data set's README: a 3 x 3 pixel ROI at row 61,
-column 274 of the slice at SliceLocation 3.78219 peaks at phase 8 (index 7, 47.8 s).
+Known from the data set: a 3 x 3 pixel ROI on the femoral artery at row 61, column 274 of
+the slice at SliceLocation 3.78219 peaks at phase 8 (index 7, 47.8 s).
 """
 
 from pathlib import Path
