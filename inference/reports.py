@@ -21,6 +21,19 @@ def report_tables(report, classes):
     return tables
 
 
+def fold_rows(report):
+    """One row per cross-validation fold: test subjects, TIC counts and accuracies (%)."""
+    return [
+        {
+            "fold": fold["fold"], "test_subjects": ", ".join(fold.get("test_subjects", [])),
+            "n_train": fold.get("n_train"), "n_test": fold.get("n_test"),
+            "accuracy": pct(fold.get("model", {}).get("accuracy")),
+            "baseline_accuracy": pct(fold.get("baseline_binary", {}).get("accuracy")),
+        }
+        for fold in report.get("folds", [])
+    ]
+
+
 def metric_table(title, block, note=""):
     classes = block.get("classes", [])
     confusion = block.get("confusion_matrix")

@@ -12,7 +12,7 @@ from pannusmap.errors import UserError
 from . import actions
 from .grading import grade_counts
 from .models import Grade, ModelVersion
-from .reports import report_tables
+from .reports import fold_rows, report_tables
 
 
 @login_required
@@ -40,6 +40,7 @@ def model_detail(request, pk):
     model_version = get_object_or_404(ModelVersion.objects.select_related("training_set"), pk=pk)
     return render(request, "inference/model_detail.html", {
         "model": model_version, "tables": report_tables(model_version.report, model_version.classes),
+        "folds": fold_rows(model_version.report), "split": model_version.report.get("split", {}),
     })
 
 
