@@ -54,19 +54,30 @@ def create_accounts():
 
 def series_for_subject(subject_dir):
     truth = json.loads((subject_dir / "truth.json").read_text())
-    return Series.objects.filter(source_series_uids__contains=[truth["series_instance_uid"]]).first(), truth
+    return Series.objects.filter(
+        source_series_uids__contains=[truth["series_instance_uid"]]
+    ).first(), truth
 
 
 def add_phantom_joints(series, truth):
     """Create the joint regions of a phantom series from its ground-truth joint boxes."""
     created = 0
     for joint in truth["joints"]:
-        if JointRegion.objects.filter(series=series, name=joint["name"], side=joint["side"]).exists():
+        if JointRegion.objects.filter(
+            series=series, name=joint["name"], side=joint["side"]
+        ).exists():
             continue
         box = joint["box"]
-        create_joint(series, None, joint["name"], joint["side"], box["slices"][0], box["slices"][1],
-                     [box["cols"][0], box["rows"][0], box["cols"][1], box["rows"][1]],
-                     source=JointRegion.Source.PHANTOM)
+        create_joint(
+            series,
+            None,
+            joint["name"],
+            joint["side"],
+            box["slices"][0],
+            box["slices"][1],
+            [box["cols"][0], box["rows"][0], box["cols"][1], box["rows"][1]],
+            source=JointRegion.Source.PHANTOM,
+        )
         created += 1
     return created
 
@@ -79,10 +90,15 @@ def patch_outlines(mask, patch_size, limit, rng):
     for region in rng.permutation(measure.regionprops(components)):
         if len(outlines) >= limit or region.area < 6:
             continue
-        centre_row, centre_column = (int(v) for v in region.coords[rng.integers(len(region.coords))])
+        centre_row, centre_column = (
+            int(v) for v in region.coords[rng.integers(len(region.coords))]
+        )
         half = patch_size // 2
         window = np.zeros_like(mask)
-        window[max(centre_row - half, 0): centre_row + half, max(centre_column - half, 0): centre_column + half] = True
+        window[
+            max(centre_row - half, 0) : centre_row + half,
+            max(centre_column - half, 0) : centre_column + half,
+        ] = True
         patch = (components == region.label) & window
         patch = morphology.remove_small_objects(patch, max_size=5)
         if not patch.any():
@@ -111,7 +127,9 @@ def add_ground_truth_rois(series, labels, seed):
         for slice_index in rng.permutation(slices_with_tissue):
             if budget <= 0:
                 break
-            for outline in patch_outlines(labels[slice_index] == code, PATCH_SIZE[label], min(budget, 2), rng):
+            for outline in patch_outlines(
+                labels[slice_index] == code, PATCH_SIZE[label], min(budget, 2), rng
+            ):
                 create_roi(series, author, int(slice_index), label, outline, is_generated=True)
                 budget -= 1
                 created += 1

@@ -60,16 +60,24 @@ def store_series(dynamic, job=None):
         series = create_series_row(dynamic, key, volume_relative, job)
         Instance.objects.bulk_create(
             Instance(
-                series=series, sop_instance_uid=record.sop_instance_uid,
-                frame_index=record.frame_index, sop_class_uid=record.sop_class_uid or "",
+                series=series,
+                sop_instance_uid=record.sop_instance_uid,
+                frame_index=record.frame_index,
+                sop_class_uid=record.sop_class_uid or "",
                 transfer_syntax_uid=record.transfer_syntax_uid or "",
-                storage_path=stored_paths[index], phase_index=record.phase_index,
+                storage_path=stored_paths[index],
+                phase_index=record.phase_index,
                 slice_index=record.slice_index,
             )
             for index, record in enumerate(dynamic.instances)
         )
         transaction.on_commit(lambda: queue_default_analysis(series))
-    logger.info("Stored series %s (%s) with %d instances", series.pk, "x".join(map(str, series.shape)), len(stored_paths))
+    logger.info(
+        "Stored series %s (%s) with %d instances",
+        series.pk,
+        "x".join(map(str, series.shape)),
+        len(stored_paths),
+    )
     return describe(series, created=True)
 
 
@@ -82,13 +90,20 @@ def queue_default_analysis(series):
 
 def check_no_overlap(dynamic):
     uids = [record.sop_instance_uid for record in dynamic.instances]
-    clash = Instance.objects.filter(sop_instance_uid__in=uids).values_list("series_id", flat=True).distinct()
+    clash = (
+        Instance.objects.filter(sop_instance_uid__in=uids)
+        .values_list("series_id", flat=True)
+        .distinct()
+    )
     clash = list(clash)
     if clash:
         raise ImportConflict(
-            _("Some images of this acquisition are already stored in series %(ids)s, but the upload "
-              "differs from it (other images added or missing). Delete that series first or import "
-              "exactly the same files.") % {"ids": ", ".join(map(str, clash))}
+            _(
+                "Some images of this acquisition are already stored in series %(ids)s, but the upload "
+                "differs from it (other images added or missing). Delete that series first or import "
+                "exactly the same files."
+            )
+            % {"ids": ", ".join(map(str, clash))}
         )
 
 
@@ -107,7 +122,11 @@ def copy_instances(dynamic, key):
     for record in dynamic.instances:
         source = Path(record.source_path)
         if source not in copied:
-            suffix = "".join(source.suffixes[-2:]) if source.name.endswith((".nii", ".nii.gz")) else ".dcm"
+            suffix = (
+                "".join(source.suffixes[-2:])
+                if source.name.endswith((".nii", ".nii.gz"))
+                else ".dcm"
+            )
             relative = f"dicom/{key}/{record.sop_instance_uid}{suffix}"
             shutil.copyfile(source, Path(settings.MEDIA_ROOT) / relative)
             copied[source] = relative
@@ -119,27 +138,40 @@ def create_series_row(dynamic, key, volume_relative, job):
     subject, _created = Subject.objects.get_or_create(pseudonym=dynamic.patient_id or "UNKNOWN")
     study, _created = Study.objects.get_or_create(
         study_instance_uid=dynamic.study_instance_uid,
-        defaults={"subject": subject, "study_date": dynamic.study_date or None,
-                  "description": (getattr(dynamic, "study_description", "") or "")[:256]},
+        defaults={
+            "subject": subject,
+            "study_date": dynamic.study_date or None,
+            "description": (getattr(dynamic, "study_description", "") or "")[:256],
+        },
     )
     phases, slices, rows, columns = dynamic.volume.shape
     return Series.objects.create(
-        study=study, series_key=key, source_series_uids=list(dynamic.series_instance_uids),
+        study=study,
+        series_key=key,
+        source_series_uids=list(dynamic.series_instance_uids),
         frame_of_reference_uid=dynamic.frame_of_reference_uid or "",
         description=(dynamic.series_description or dynamic.protocol_name or "")[:256],
-        modality=dynamic.modality or "MR", manufacturer=(dynamic.manufacturer or "")[:128],
-        phases=phases, slices=slices, rows=rows, columns=columns,
+        modality=dynamic.modality or "MR",
+        manufacturer=(dynamic.manufacturer or "")[:128],
+        phases=phases,
+        slices=slices,
+        rows=rows,
+        columns=columns,
         phase_times_s=[float(t) for t in dynamic.phase_times_s],
-        time_source=dynamic.time_source, time_is_estimated=bool(dynamic.time_is_estimated),
+        time_source=dynamic.time_source,
+        time_is_estimated=bool(dynamic.time_is_estimated),
         pixel_spacing_mm=[float(v) for v in dynamic.pixel_spacing_mm],
         slice_thickness_mm=dynamic.slice_thickness_mm,
         slice_positions_mm=[float(v) for v in dynamic.slice_positions_mm],
         image_positions_patient=np.asarray(dynamic.image_positions_patient, dtype=float).tolist(),
         image_orientation_patient=[float(v) for v in dynamic.image_orientation_patient],
-        dtype=str(dynamic.volume.dtype), volume_path=volume_relative,
-        window_center=float(dynamic.window_center), window_width=float(dynamic.window_width),
+        dtype=str(dynamic.volume.dtype),
+        volume_path=volume_relative,
+        window_center=float(dynamic.window_center),
+        window_width=float(dynamic.window_width),
         rescale_convention=getattr(dynamic, "rescale_convention", "") or "",
-        warnings=list(dynamic.warnings), import_job=job,
+        warnings=list(dynamic.warnings),
+        import_job=job,
     )
 
 

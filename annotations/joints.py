@@ -11,7 +11,9 @@ def validate_joint(series, name, side, slice_start, slice_end, box):
     errors = {}
     if name not in JOINT_NAMES + OPTIONAL_JOINT_NAMES:
         errors["name"] = _("Unknown joint %(value)r. Choose one of: %(choices)s.") % {
-            "value": name, "choices": ", ".join(JOINT_NAMES + OPTIONAL_JOINT_NAMES)}
+            "value": name,
+            "choices": ", ".join(JOINT_NAMES + OPTIONAL_JOINT_NAMES),
+        }
     if side not in ("L", "R"):
         errors["side"] = _("side must be 'L' or 'R', got %(value)r.") % {"value": side}
     if not (0 <= slice_start <= slice_end < series.slices):
@@ -19,7 +21,8 @@ def validate_joint(series, name, side, slice_start, slice_end, box):
             "Slice range %(start)s–%(end)s is not within 0–%(last)s with start ≤ end."
         ) % {"start": slice_start, "end": slice_end, "last": series.slices - 1}
     if (
-        not isinstance(box, list) or len(box) != 4
+        not isinstance(box, list)
+        or len(box) != 4
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in box)
     ):
         errors["box"] = _("box must be four integers [column0, row0, column1, row1].")
@@ -33,15 +36,26 @@ def validate_joint(series, name, side, slice_start, slice_end, box):
         raise ValidationError(errors)
 
 
-def create_joint(series, user, name, side, slice_start, slice_end, box, source=JointRegion.Source.DRAWN):
+def create_joint(
+    series, user, name, side, slice_start, slice_end, box, source=JointRegion.Source.DRAWN
+):
     validate_joint(series, name, side, slice_start, slice_end, box)
     try:
         with transaction.atomic():
             return JointRegion.objects.create(
-                series=series, name=name, side=side, slice_start=slice_start,
-                slice_end=slice_end, box=box, author=user, source=source,
+                series=series,
+                name=name,
+                side=side,
+                slice_start=slice_start,
+                slice_end=slice_end,
+                box=box,
+                author=user,
+                source=source,
             )
     except IntegrityError:
         raise ValidationError(
-            {"name": _("This series already has a %(name)s joint on side %(side)s.") % {"name": name, "side": side}}
+            {
+                "name": _("This series already has a %(name)s joint on side %(side)s.")
+                % {"name": name, "side": side}
+            }
         ) from None

@@ -21,11 +21,18 @@ class StaleVersion(Exception):
 
 def validate_slice_index(series, slice_index):
     if isinstance(slice_index, bool) or not isinstance(slice_index, int):
-        raise ValidationError({"slice_index": _("slice_index must be an integer, got %(value)r.") % {"value": slice_index}})
+        raise ValidationError(
+            {
+                "slice_index": _("slice_index must be an integer, got %(value)r.")
+                % {"value": slice_index}
+            }
+        )
     if not 0 <= slice_index < series.slices:
         raise ValidationError(
-            {"slice_index": _("slice_index %(value)s is outside this series (0 to %(last)s).")
-             % {"value": slice_index, "last": series.slices - 1}}
+            {
+                "slice_index": _("slice_index %(value)s is outside this series (0 to %(last)s).")
+                % {"value": slice_index, "last": series.slices - 1}
+            }
         )
 
 
@@ -35,39 +42,65 @@ def get_label(name):
     except Label.DoesNotExist:
         choices = ", ".join(Label.objects.values_list("name", flat=True))
         raise ValidationError(
-            {"label": _("Unknown label %(value)r. Choose one of: %(choices)s.") % {"value": name, "choices": choices}}
+            {
+                "label": _("Unknown label %(value)r. Choose one of: %(choices)s.")
+                % {"value": name, "choices": choices}
+            }
         ) from None
 
 
 def validate_polygon(series, polygon):
     """Check a [column, row] outline against the image and return it as a list of float pairs."""
     if not isinstance(polygon, list) or len(polygon) < 3:
-        raise ValidationError({"polygon": _("polygon must be a list of at least 3 [column, row] points.")})
+        raise ValidationError(
+            {"polygon": _("polygon must be a list of at least 3 [column, row] points.")}
+        )
     if len(polygon) > settings.PANNUSMAP_MAX_ROI_POINTS:
         raise ValidationError(
-            {"polygon": _("polygon has %(count)s points; the limit is %(limit)s. Simplify the outline.")
-             % {"count": len(polygon), "limit": settings.PANNUSMAP_MAX_ROI_POINTS}}
+            {
+                "polygon": _(
+                    "polygon has %(count)s points; the limit is %(limit)s. Simplify the outline."
+                )
+                % {"count": len(polygon), "limit": settings.PANNUSMAP_MAX_ROI_POINTS}
+            }
         )
     points = []
     for index, point in enumerate(polygon):
         if (
-            not isinstance(point, (list, tuple)) or len(point) != 2
+            not isinstance(point, (list, tuple))
+            or len(point) != 2
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
             or not all(math.isfinite(v) for v in point)
         ):
             raise ValidationError(
-                {"polygon": _("Point %(index)s (%(value)r) is not a pair of finite numbers [column, row].")
-                 % {"index": index, "value": point}}
+                {
+                    "polygon": _(
+                        "Point %(index)s (%(value)r) is not a pair of finite numbers [column, row]."
+                    )
+                    % {"index": index, "value": point}
+                }
             )
         column, row = float(point[0]), float(point[1])
         if not (-0.5 <= column <= series.columns - 0.5 and -0.5 <= row <= series.rows - 0.5):
             raise ValidationError(
-                {"polygon": _("Point %(index)s (%(column)s, %(row)s) lies outside the %(columns)s × %(rows)s image.")
-                 % {"index": index, "column": column, "row": row, "columns": series.columns, "rows": series.rows}}
+                {
+                    "polygon": _(
+                        "Point %(index)s (%(column)s, %(row)s) lies outside the %(columns)s × %(rows)s image."
+                    )
+                    % {
+                        "index": index,
+                        "column": column,
+                        "row": row,
+                        "columns": series.columns,
+                        "rows": series.rows,
+                    }
+                }
             )
         points.append([column, row])
     if polygon_area_px(points) < 0.5:
-        raise ValidationError({"polygon": _("polygon encloses no area (its points are collinear or repeated).")})
+        raise ValidationError(
+            {"polygon": _("polygon encloses no area (its points are collinear or repeated).")}
+        )
     return points
 
 
@@ -94,8 +127,12 @@ def polygon_to_patient(series, slice_index, points):
 
 def _record_revision(roi, user):
     ROIRevision.objects.create(
-        roi=roi, version=roi.version, label_name=roi.label.name, polygon=roi.polygon,
-        is_deleted=roi.is_deleted, author=user,
+        roi=roi,
+        version=roi.version,
+        label_name=roi.label.name,
+        polygon=roi.polygon,
+        is_deleted=roi.is_deleted,
+        author=user,
     )
 
 
@@ -105,8 +142,13 @@ def create_roi(series, user, slice_index, label_name, polygon, is_generated=Fals
     label = get_label(label_name)
     points = validate_polygon(series, polygon)
     roi = ROI.objects.create(
-        series=series, slice_index=slice_index, label=label, author=user, polygon=points,
-        polygon_mm=polygon_to_patient(series, slice_index, points), is_generated=is_generated,
+        series=series,
+        slice_index=slice_index,
+        label=label,
+        author=user,
+        polygon=points,
+        polygon_mm=polygon_to_patient(series, slice_index, points),
+        is_generated=is_generated,
     )
     _record_revision(roi, user)
     return roi

@@ -1,6 +1,5 @@
 """Server-rendered pages: series list, viewer, review, import."""
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -37,7 +36,9 @@ def series_viewer(request, pk):
 def series_review(request, pk):
     series = access.get_series_for_user(request.user, pk)
     access.require(access.can_review(request.user))
-    prediction = series.predictions.filter(status=JobStatus.DONE).select_related("model_version").first()
+    prediction = (
+        series.predictions.filter(status=JobStatus.DONE).select_related("model_version").first()
+    )
     if request.method == "POST" and prediction is not None:
         errors = save_grades(prediction, request.user, request.POST)
         if errors:
@@ -47,9 +48,16 @@ def series_review(request, pk):
             messages.success(request, _("Grades saved."))
             return redirect("series-review", pk=series.pk)
     rows = grades_for_review(series, prediction, request.user) if prediction else []
-    return render(request, "annotations/review.html", {
-        "series": series, "prediction": prediction, "rows": rows, "mode": "review",
-    })
+    return render(
+        request,
+        "annotations/review.html",
+        {
+            "series": series,
+            "prediction": prediction,
+            "rows": rows,
+            "mode": "review",
+        },
+    )
 
 
 @login_required
@@ -60,16 +68,33 @@ def import_upload(request):
         return render(request, "annotations/import.html", {"jobs": ImportJob.objects.all()[:20]})
     files = request.FILES.getlist("files")
     if not files:
-        return JsonResponse({"detail": _("Choose DICOM files, a folder or a ZIP archive to upload."), "code": "no_files"}, status=400)
+        return JsonResponse(
+            {
+                "detail": _("Choose DICOM files, a folder or a ZIP archive to upload."),
+                "code": "no_files",
+            },
+            status=400,
+        )
     total = sum(f.size for f in files)
     if total > settings.PANNUSMAP_MAX_UPLOAD_BYTES:
-        return JsonResponse({"detail": _("The upload is %(size).1f GB; the limit is %(limit).1f GB. Split the study into smaller uploads.")
-                             % {"size": total / 1e9, "limit": settings.PANNUSMAP_MAX_UPLOAD_BYTES / 1e9}, "code": "upload_too_large"}, status=413)
+        return JsonResponse(
+            {
+                "detail": _(
+                    "The upload is %(size).1f GB; the limit is %(limit).1f GB. Split the study into smaller uploads."
+                )
+                % {"size": total / 1e9, "limit": settings.PANNUSMAP_MAX_UPLOAD_BYTES / 1e9},
+                "code": "upload_too_large",
+            },
+            status=413,
+        )
     job = receive_upload(request.user, files)
     from inference.tasks import import_upload as import_task
 
-    import_task.defer(import_job_id=job.pk, partial_phase=request.POST.get("partial_phase", "drop"),
-                      deidentify=request.POST.get("deidentify") == "on")
+    import_task.defer(
+        import_job_id=job.pk,
+        partial_phase=request.POST.get("partial_phase", "drop"),
+        deidentify=request.POST.get("deidentify") == "on",
+    )
     return JsonResponse({"job": job.pk, "url": f"/import/{job.pk}/"}, status=201)
 
 
@@ -84,8 +109,11 @@ def receive_upload(user, files):
         with open(target, "wb") as output:
             for chunk in upload.chunks():
                 output.write(chunk)
-    return ImportJob.objects.create(created_by=user, source=_("browser upload of %(count)s files") % {"count": len(files)},
-                                    upload_dir=str(folder))
+    return ImportJob.objects.create(
+        created_by=user,
+        source=_("browser upload of %(count)s files") % {"count": len(files)},
+        upload_dir=str(folder),
+    )
 
 
 @login_required
@@ -95,5 +123,3 @@ def import_job(request, pk):
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"status": job.status, "error": job.error, "report": job.report})
     return render(request, "annotations/import_job.html", {"job": job})
-
-

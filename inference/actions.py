@@ -13,7 +13,6 @@ from pannusmap.version import code_version
 from .models import JobStatus, ModelVersion, Prediction
 from .training_sets import build_training_set
 
-
 # The names of inference.networks.NETWORKS, kept here so that the web process need not import torch.
 ARCHITECTURES = ("tic_cnn1d", "resnet18_1d", "resnet50_2d")
 
@@ -32,10 +31,12 @@ def create_model_version(user=None, architecture="tic_cnn1d", **hyperparameters)
     training_set = build_training_set(user)
     return ModelVersion.objects.create(
         name=f"{architecture} {timezone.localtime():%Y-%m-%d %H:%M}",
-        architecture=architecture, hyperparameters=hyperparameters, training_set=training_set,
-        started_by=user, code_version=code_version(),
+        architecture=architecture,
+        hyperparameters=hyperparameters,
+        training_set=training_set,
+        started_by=user,
+        code_version=code_version(),
     )
-
 
 
 def create_prediction(series, model_version):
@@ -45,7 +46,6 @@ def create_prediction(series, model_version):
     if not created and prediction.status == JobStatus.FAILED:
         Prediction.objects.filter(pk=prediction.pk).update(status=JobStatus.QUEUED, error="")
     return prediction
-
 
 
 def start_training(user, architecture="tic_cnn1d", **hyperparameters):

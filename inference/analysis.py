@@ -39,20 +39,36 @@ def normalise_parameters(raw):
     raw = raw or {}
     if not isinstance(raw, dict):
         raise UserError(_("Analysis parameters must be a JSON object."), code="invalid_parameters")
-    unknown = set(raw) - set(PARAMETER_GROUPS) - {"baseline_phases", "arterial_phase", "motion_correction"}
+    unknown = (
+        set(raw)
+        - set(PARAMETER_GROUPS)
+        - {"baseline_phases", "arterial_phase", "motion_correction"}
+    )
     if unknown:
-        raise UserError(_("Unknown analysis parameters: %(names)s.") % {"names": ", ".join(sorted(unknown))}, code="invalid_parameters")
+        raise UserError(
+            _("Unknown analysis parameters: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+            code="invalid_parameters",
+        )
     result = {}
     for group, params_class in PARAMETER_GROUPS.items():
         values = raw.get(group, {})
         try:
             result[group] = dataclasses.asdict(params_class(**values))
         except (TypeError, ValueError) as error:
-            raise UserError(_("Invalid %(group)s parameters: %(error)s") % {"group": group, "error": error}, code="invalid_parameters") from None
+            raise UserError(
+                _("Invalid %(group)s parameters: %(error)s") % {"group": group, "error": error},
+                code="invalid_parameters",
+            ) from None
     for name in ("baseline_phases", "arterial_phase"):
         value = raw.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise UserError(_("%(name)s must be a non-negative integer or null, got %(value)r.") % {"name": name, "value": value}, code="invalid_parameters")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise UserError(
+                _("%(name)s must be a non-negative integer or null, got %(value)r.")
+                % {"name": name, "value": value},
+                code="invalid_parameters",
+            )
         result[name] = value
     result["motion_correction"] = bool(raw.get("motion_correction", False))
     return result
@@ -69,8 +85,11 @@ def request_analysis(series, raw_parameters=None):
     parameters = normalise_parameters(raw_parameters)
     for name in ("baseline_phases", "arterial_phase"):
         if parameters[name] is not None and parameters[name] >= series.phases:
-            raise UserError(_("%(name)s %(value)s is outside this series' %(count)s phases.") % {
-                "name": name, "value": parameters[name], "count": series.phases}, code="invalid_parameters")
+            raise UserError(
+                _("%(name)s %(value)s is outside this series' %(count)s phases.")
+                % {"name": name, "value": parameters[name], "count": series.phases},
+                code="invalid_parameters",
+            )
     digest = parameters_hash(parameters)
     try:
         with transaction.atomic():
@@ -106,10 +125,16 @@ def run_analysis(analysis_id):
             temporary.replace(folder / f"{name}.npy")
     except Exception as error:
         logger.exception("TIC analysis %s of series %s failed", analysis.pk, analysis.series_id)
-        TicAnalysis.objects.filter(pk=analysis.pk).update(status=JobStatus.FAILED, error=str(error), finished=timezone.now())
+        TicAnalysis.objects.filter(pk=analysis.pk).update(
+            status=JobStatus.FAILED, error=str(error), finished=timezone.now()
+        )
         raise
     TicAnalysis.objects.filter(pk=analysis.pk).update(
-        status=JobStatus.DONE, arrays_path=relative, results=results, code_version=code_version(), finished=timezone.now()
+        status=JobStatus.DONE,
+        arrays_path=relative,
+        results=results,
+        code_version=code_version(),
+        finished=timezone.now(),
     )
     logger.info("TIC analysis %s of series %s done", analysis.pk, analysis.series_id)
     return TicAnalysis.objects.get(pk=analysis.pk)
@@ -123,19 +148,37 @@ def compute(series, parameters):
     results = {}
     if parameters["motion_correction"]:
         baseline = parameters["baseline_phases"] or 2
-        correction = correct_motion(np.asarray(volume), baseline_phases=baseline, pixel_spacing_mm=tuple(series.pixel_spacing_mm))
+        correction = correct_motion(
+            np.asarray(volume),
+            baseline_phases=baseline,
+            pixel_spacing_mm=tuple(series.pixel_spacing_mm),
+        )
         volume = correction.volume
         results["motion_shifts_px"] = correction.shifts_px.round(3).tolist()
 
-    tic = analyse_tics(volume, times, shape_params, MapParams(**parameters["maps"]), baseline_phases=parameters["baseline_phases"])
-    arteries = arterial_mask(volume, times, ArterialMaskParams(**parameters["arterial"]),
-                             baseline_phases=tic.arrival.baseline_phases, arterial_phase=parameters["arterial_phase"])
+    tic = analyse_tics(
+        volume,
+        times,
+        shape_params,
+        MapParams(**parameters["maps"]),
+        baseline_phases=parameters["baseline_phases"],
+    )
+    arteries = arterial_mask(
+        volume,
+        times,
+        ArterialMaskParams(**parameters["arterial"]),
+        baseline_phases=tic.arrival.baseline_phases,
+        arterial_phase=parameters["arterial_phase"],
+    )
     synovitis = (tic.shape_types == FAST_WASHOUT) & ~arteries.mask
     results.update(describe_run(series, tic, arteries, synovitis))
     results["joints"] = joint_summaries(series, tic, synovitis, arteries.mask)
     layers = {name: array.astype(np.float32) for name, array in tic.maps.items()}
-    layers.update(shape_types=tic.shape_types.astype(np.uint8), arterial_mask=arteries.mask.astype(np.uint8),
-                  synovitis=synovitis.astype(np.uint8))
+    layers.update(
+        shape_types=tic.shape_types.astype(np.uint8),
+        arterial_mask=arteries.mask.astype(np.uint8),
+        synovitis=synovitis.astype(np.uint8),
+    )
     return results, layers
 
 
@@ -152,7 +195,9 @@ def describe_run(series, tic, arteries, synovitis):
         "arterial_phase_rule": arteries.rule,
         "arterial_phase_largest_drop": arteries.largest_drop_phase,
         "arterial_phase_threshold_rule": arteries.threshold_phase,
-        "mutual_information_nats": [None if not np.isfinite(v) else round(float(v), 5) for v in arteries.mutual_information],
+        "mutual_information_nats": [
+            None if not np.isfinite(v) else round(float(v), 5) for v in arteries.mutual_information
+        ],
         "arterial_voxels": int(arteries.mask.sum()),
         "shape_type_counts": {str(k): int(counts[k]) for k in SHAPE_NAMES},
         "enhancing_voxels": enhancing_voxel_count(tic.shape_types),
@@ -166,11 +211,22 @@ def joint_summaries(series, tic, synovitis, arteries):
     summaries = []
     for joint in series.joints.all():
         summary = summarise_joint(
-            tic.shape_types, tic.maps, synovitis, JointBox.from_corners(joint.slice_start, joint.slice_end, joint.box),
-            tuple(series.pixel_spacing_mm), series.slice_spacing_mm, arteries,
+            tic.shape_types,
+            tic.maps,
+            synovitis,
+            JointBox.from_corners(joint.slice_start, joint.slice_end, joint.box),
+            tuple(series.pixel_spacing_mm),
+            series.slice_spacing_mm,
+            arteries,
         )
-        summaries.append({"joint_id": joint.pk, "name": joint.name, "side": joint.side,
-                          **{key: _json_number(value) for key, value in dataclasses.asdict(summary).items()}})
+        summaries.append(
+            {
+                "joint_id": joint.pk,
+                "name": joint.name,
+                "side": joint.side,
+                **{key: _json_number(value) for key, value in dataclasses.asdict(summary).items()},
+            }
+        )
     return summaries
 
 
@@ -182,10 +238,29 @@ def _json_number(value):
 
 def layer_catalogue():
     """Names, units, descriptions and legends of every layer an analysis offers."""
-    maps = [{"name": name, "unit": MAP_UNITS[name], "description": MAP_DESCRIPTIONS[name], "kind": "map"} for name in MAP_UNITS]
+    maps = [
+        {
+            "name": name,
+            "unit": MAP_UNITS[name],
+            "description": MAP_DESCRIPTIONS[name],
+            "kind": "map",
+        }
+        for name in MAP_UNITS
+    ]
     return maps + [
-        {"name": "shape_types", "unit": "", "kind": "categorical",
-         "legend": [{"value": k, "name": SHAPE_NAMES[k], "color": SHAPE_COLORS[k]} for k in SHAPE_NAMES]},
+        {
+            "name": "shape_types",
+            "unit": "",
+            "kind": "categorical",
+            "legend": [
+                {"value": k, "name": SHAPE_NAMES[k], "color": SHAPE_COLORS[k]} for k in SHAPE_NAMES
+            ],
+        },
         {"name": "arterial_mask", "unit": "", "kind": "mask"},
-        {"name": "synovitis", "unit": "", "kind": "mask", "description": "TIC shape type 4 outside the arterial mask"},
+        {
+            "name": "synovitis",
+            "unit": "",
+            "kind": "mask",
+            "description": "TIC shape type 4 outside the arterial mask",
+        },
     ]

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from annotations import access
@@ -17,22 +17,33 @@ from .models import JobStatus, ModelVersion, Prediction
 
 def model_summary(model_version):
     return {
-        "id": model_version.pk, "name": model_version.name,
-        "architecture": model_version.architecture, "status": model_version.status,
-        "progress": model_version.progress, "progress_message": model_version.progress_message,
-        "classes": model_version.classes, "training_set": model_version.training_set_id,
-        "code_version": model_version.code_version, "error": model_version.error,
-        "created": model_version.created, "finished": model_version.finished,
+        "id": model_version.pk,
+        "name": model_version.name,
+        "architecture": model_version.architecture,
+        "status": model_version.status,
+        "progress": model_version.progress,
+        "progress_message": model_version.progress_message,
+        "classes": model_version.classes,
+        "training_set": model_version.training_set_id,
+        "code_version": model_version.code_version,
+        "error": model_version.error,
+        "created": model_version.created,
+        "finished": model_version.finished,
     }
 
 
 def prediction_summary(prediction):
     return {
-        "id": prediction.pk, "series": prediction.series_id, "status": prediction.status,
-        "progress": prediction.progress, "error": prediction.error,
+        "id": prediction.pk,
+        "series": prediction.series_id,
+        "status": prediction.status,
+        "progress": prediction.progress,
+        "error": prediction.error,
         "model_version": {"id": prediction.model_version_id, "name": prediction.model_version.name},
-        "classes": prediction.model_version.classes, "joint_summaries": prediction.joint_summaries,
-        "code_version": prediction.code_version, "created": prediction.created,
+        "classes": prediction.model_version.classes,
+        "joint_summaries": prediction.joint_summaries,
+        "code_version": prediction.code_version,
+        "created": prediction.created,
     }
 
 
@@ -51,8 +62,13 @@ def model_list(request):
 def model_detail(request, pk):
     access.require(access.can_view(request.user))
     model_version = get_object_or_404(ModelVersion, pk=pk)
-    return Response({**model_summary(model_version), "report": model_version.report,
-                     "hyperparameters": model_version.hyperparameters})
+    return Response(
+        {
+            **model_summary(model_version),
+            "report": model_version.report,
+            "hyperparameters": model_version.hyperparameters,
+        }
+    )
 
 
 @api_view(["GET", "POST"])
@@ -69,10 +85,14 @@ def series_predictions(request, pk):
 
 def finished_prediction(user, pk):
     access.require(access.can_view(user))
-    prediction = get_object_or_404(Prediction.objects.select_related("series", "model_version"), pk=pk)
+    prediction = get_object_or_404(
+        Prediction.objects.select_related("series", "model_version"), pk=pk
+    )
     if prediction.status != JobStatus.DONE:
-        raise NotFound(_("Prediction %(id)s is %(status)s, not finished; try again when it is done.")
-                       % {"id": pk, "status": prediction.status})
+        raise NotFound(
+            _("Prediction %(id)s is %(status)s, not finished; try again when it is done.")
+            % {"id": pk, "status": prediction.status}
+        )
     return prediction
 
 
@@ -82,7 +102,10 @@ def prediction_labelmap(request, pk, slice_index):
     prediction = finished_prediction(request.user, pk)
     slice_index = parse_index(slice_index, "slice", prediction.series.slices)
     labels = np.load(actions.media(prediction.labels_path), mmap_mode="r")[slice_index]
-    return binary_response(np.asarray(labels, dtype=np.uint8), **{"X-Classes": ",".join(prediction.model_version.classes)})
+    return binary_response(
+        np.asarray(labels, dtype=np.uint8),
+        **{"X-Classes": ",".join(prediction.model_version.classes)},
+    )
 
 
 @api_view(["GET"])
@@ -92,5 +115,3 @@ def prediction_probability(request, pk, slice_index):
     slice_index = parse_index(slice_index, "slice", prediction.series.slices)
     probability = np.load(actions.media(prediction.probability_path), mmap_mode="r")[slice_index]
     return binary_response(np.asarray(probability, dtype="<f4"))
-
-

@@ -19,10 +19,16 @@ from .tic import MAP_UNITS
 
 def analysis_summary(analysis):
     return {
-        "id": analysis.pk, "series": analysis.series_id, "status": analysis.status,
-        "error": analysis.error, "parameters": analysis.parameters, "results": analysis.results,
-        "code_version": analysis.code_version, "created": analysis.created,
-        "finished": analysis.finished, "layers": translated_catalogue(),
+        "id": analysis.pk,
+        "series": analysis.series_id,
+        "status": analysis.status,
+        "error": analysis.error,
+        "parameters": analysis.parameters,
+        "results": analysis.results,
+        "code_version": analysis.code_version,
+        "created": analysis.created,
+        "finished": analysis.finished,
+        "layers": translated_catalogue(),
     }
 
 
@@ -59,14 +65,20 @@ def analysis_layer(request, pk, name, slice_index):
     access.require(access.can_view(request.user))
     analysis = get_object_or_404(TicAnalysis.objects.select_related("series"), pk=pk)
     if name not in MAP_UNITS and name not in LAYERS:
-        raise NotFound(_("Unknown layer %(name)r. Choose one of: %(choices)s.") % {
-            "name": name, "choices": ", ".join([*MAP_UNITS, *LAYERS])})
+        raise NotFound(
+            _("Unknown layer %(name)r. Choose one of: %(choices)s.")
+            % {"name": name, "choices": ", ".join([*MAP_UNITS, *LAYERS])}
+        )
     if analysis.status != JobStatus.DONE:
-        raise NotFound(_("Analysis %(id)s is %(status)s, not finished; try again when it is done.") % {
-            "id": pk, "status": analysis.status})
+        raise NotFound(
+            _("Analysis %(id)s is %(status)s, not finished; try again when it is done.")
+            % {"id": pk, "status": analysis.status}
+        )
     slice_index = parse_index(slice_index, "slice", analysis.series.slices)
     layer = np.load(layer_path(analysis, name), mmap_mode="r")[slice_index]
-    return binary_response(np.asarray(layer), **{"X-Unit": MAP_UNITS.get(name, ""), "X-Dtype": layer.dtype.name})
+    return binary_response(
+        np.asarray(layer), **{"X-Unit": MAP_UNITS.get(name, ""), "X-Dtype": layer.dtype.name}
+    )
 
 
 @api_view(["GET"])
@@ -75,11 +87,21 @@ def joint_curve(request, pk):
     joint = get_object_or_404(JointRegion.objects.select_related("series"), pk=pk)
     series = joint.series
     c0, r0, c1, r1 = joint.box
-    region = np.asarray(series.load_volume()[:, joint.slice_start : joint.slice_end + 1, r0 : r1 + 1, c0 : c1 + 1], dtype=np.float64)
+    region = np.asarray(
+        series.load_volume()[:, joint.slice_start : joint.slice_end + 1, r0 : r1 + 1, c0 : c1 + 1],
+        dtype=np.float64,
+    )
     pixels = region.reshape(series.phases, -1)
     voxel_mm3 = series.pixel_spacing_mm[0] * series.pixel_spacing_mm[1] * series.slice_spacing_mm
-    return Response({
-        "times_s": series.phase_times_s, "mean": pixels.mean(axis=1).tolist(),
-        "sd": pixels.std(axis=1, ddof=1).tolist() if pixels.shape[1] > 1 else [0.0] * series.phases,
-        "voxel_count": pixels.shape[1], "volume_mm3": pixels.shape[1] * voxel_mm3, "unit": _("modality units"),
-    })
+    return Response(
+        {
+            "times_s": series.phase_times_s,
+            "mean": pixels.mean(axis=1).tolist(),
+            "sd": pixels.std(axis=1, ddof=1).tolist()
+            if pixels.shape[1] > 1
+            else [0.0] * series.phases,
+            "voxel_count": pixels.shape[1],
+            "volume_mm3": pixels.shape[1] * voxel_mm3,
+            "unit": _("modality units"),
+        }
+    )

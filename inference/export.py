@@ -50,28 +50,54 @@ def export_dataset(path):
             chunk = roi_tics(roi, max_phases)
             tics.append(chunk["tics"])
             for slice_index, row, column in chunk["positions"]:
-                rows.append((roi.series.study.subject.pseudonym, roi.series_id, roi.author.username, roi.pk,
-                             roi.label.name, int(slice_index), int(row), int(column)))
+                rows.append(
+                    (
+                        roi.series.study.subject.pseudonym,
+                        roi.series_id,
+                        roi.author.username,
+                        roi.pk,
+                        roi.label.name,
+                        int(slice_index),
+                        int(row),
+                        int(column),
+                    )
+                )
         tic_array = np.concatenate(tics) if tics else np.zeros((0, max_phases), np.float32)
         archive.writestr("tics.npz", npz_bytes(rows, tic_array))
         archive.writestr("tics.csv", csv_text(rows, tic_array))
-        archive.writestr("series.json", json.dumps([series_record(rois_of[0].series) for rois_of in by_series.values()], indent=2))
+        archive.writestr(
+            "series.json",
+            json.dumps(
+                [series_record(rois_of[0].series) for rois_of in by_series.values()], indent=2
+            ),
+        )
         masks = 0
         for series_rois in by_series.values():
             for annotator, mask in label_masks(series_rois, label_codes).items():
-                archive.writestr(f"masks/series_{series_rois[0].series_id}_{annotator}.nii.gz", nifti_bytes(mask, series_rois[0].series))
+                archive.writestr(
+                    f"masks/series_{series_rois[0].series_id}_{annotator}.nii.gz",
+                    nifti_bytes(mask, series_rois[0].series),
+                )
                 masks += 1
-        codes = ", ".join(f"{code} {name}" for name, code in sorted(label_codes.items(), key=lambda item: item[1]))
-        archive.writestr("README.txt", README % {"codes": codes} + f"\nExported by PannusMap {code_version()}.\n")
+        codes = ", ".join(
+            f"{code} {name}" for name, code in sorted(label_codes.items(), key=lambda item: item[1])
+        )
+        archive.writestr(
+            "README.txt", README % {"codes": codes} + f"\nExported by PannusMap {code_version()}.\n"
+        )
     return {"tics": len(rows), "rois": len(rois), "masks": masks}
 
 
 def npz_bytes(rows, tics):
-    columns = list(zip(*rows)) if rows else [[]] * 8
+    columns = list(zip(*rows, strict=False)) if rows else [[]] * 8
     buffer = io.BytesIO()
     np.savez_compressed(
-        buffer, tics=tics, subject=np.array(columns[0], dtype="U64"), series_id=np.array(columns[1], dtype=np.int64),
-        annotator=np.array(columns[2], dtype="U150"), roi_id=np.array(columns[3], dtype=np.int64),
+        buffer,
+        tics=tics,
+        subject=np.array(columns[0], dtype="U64"),
+        series_id=np.array(columns[1], dtype=np.int64),
+        annotator=np.array(columns[2], dtype="U150"),
+        roi_id=np.array(columns[3], dtype=np.int64),
         label=np.array(columns[4], dtype="U16"),
         position=np.array([row[5:8] for row in rows], dtype=np.int32).reshape(-1, 3),
     )
@@ -81,19 +107,26 @@ def npz_bytes(rows, tics):
 def csv_text(rows, tics):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["subject", "series_id", "annotator", "roi_id", "label", "slice", "row", "column"]
-                    + [f"s{k}" for k in range(tics.shape[1])])
-    for row, tic in zip(rows, tics):
+    writer.writerow(
+        ["subject", "series_id", "annotator", "roi_id", "label", "slice", "row", "column"]
+        + [f"s{k}" for k in range(tics.shape[1])]
+    )
+    for row, tic in zip(rows, tics, strict=False):
         writer.writerow(list(row) + ["" if np.isnan(v) else f"{v:.6g}" for v in tic])
     return buffer.getvalue()
 
 
 def series_record(series):
     return {
-        "series_id": series.pk, "subject": series.study.subject.pseudonym, "shape": list(series.shape),
-        "phase_times_s": series.phase_times_s, "time_source": series.time_source,
-        "time_is_estimated": series.time_is_estimated, "pixel_spacing_mm": series.pixel_spacing_mm,
-        "slice_positions_mm": series.slice_positions_mm, "unit": "modality units",
+        "series_id": series.pk,
+        "subject": series.study.subject.pseudonym,
+        "shape": list(series.shape),
+        "phase_times_s": series.phase_times_s,
+        "time_source": series.time_source,
+        "time_is_estimated": series.time_is_estimated,
+        "pixel_spacing_mm": series.pixel_spacing_mm,
+        "slice_positions_mm": series.slice_positions_mm,
+        "unit": "modality units",
     }
 
 
@@ -103,8 +136,12 @@ def label_masks(rois, label_codes):
     series = rois[0].series
     masks = {}
     for roi in sorted(rois, key=lambda r: r.pk):
-        mask = masks.setdefault(roi.author.username, np.zeros((series.slices, series.rows, series.columns), np.uint8))
-        mask[roi.slice_index][polygon_mask(roi.polygon, (series.rows, series.columns))] = label_codes[roi.label.name]
+        mask = masks.setdefault(
+            roi.author.username, np.zeros((series.slices, series.rows, series.columns), np.uint8)
+        )
+        mask[roi.slice_index][polygon_mask(roi.polygon, (series.rows, series.columns))] = (
+            label_codes[roi.label.name]
+        )
     return masks
 
 
@@ -113,7 +150,11 @@ def nifti_affine(series):
     orientation = np.asarray(series.image_orientation_patient, dtype=float)
     row_spacing, column_spacing = series.pixel_spacing_mm
     positions = np.asarray(series.image_positions_patient, dtype=float)
-    slice_step = (positions[-1] - positions[0]) / (len(positions) - 1) if len(positions) > 1 else np.cross(orientation[:3], orientation[3:]) * series.slice_spacing_mm
+    slice_step = (
+        (positions[-1] - positions[0]) / (len(positions) - 1)
+        if len(positions) > 1
+        else np.cross(orientation[:3], orientation[3:]) * series.slice_spacing_mm
+    )
     lps = np.eye(4)
     lps[:3, 0] = orientation[:3] * column_spacing
     lps[:3, 1] = orientation[3:] * row_spacing

@@ -29,10 +29,15 @@ def save_grades(prediction, reviewer, form):
         if not verdict:
             continue
         if verdict not in valid:
-            errors.append(_("Grade %(value)r for %(joint)s is not one of good, fair, fail.") % {"value": verdict, "joint": joint})
+            errors.append(
+                _("Grade %(value)r for %(joint)s is not one of good, fair, fail.")
+                % {"value": verdict, "joint": joint}
+            )
             continue
         Grade.objects.update_or_create(
-            prediction=prediction, joint=joint, reviewer=reviewer,
+            prediction=prediction,
+            joint=joint,
+            reviewer=reviewer,
             defaults={"verdict": verdict, "comment": comment[:2000]},
         )
     if errors:

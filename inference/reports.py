@@ -10,14 +10,21 @@ def report_tables(report, classes):
         return tables
     pooled = report.get("pooled", {})
     if pooled.get("model"):
-        tables.append(metric_table(_("Model, pooled over the subject-wise test folds"), pooled["model"]))
+        tables.append(
+            metric_table(_("Model, pooled over the subject-wise test folds"), pooled["model"])
+        )
     if pooled.get("model_binary"):
         tables.append(metric_table(_("Model, synovitis versus rest"), pooled["model_binary"]))
     if pooled.get("baseline_binary"):
-        tables.append(metric_table(
-            _("Rule-based baseline (TIC shape type 4), synovitis versus rest"), pooled["baseline_binary"],
-            note=_("Same test folds. The rule cannot tell muscle from bone, so it is compared on synovitis only."),
-        ))
+        tables.append(
+            metric_table(
+                _("Rule-based baseline (TIC shape type 4), synovitis versus rest"),
+                pooled["baseline_binary"],
+                note=_(
+                    "Same test folds. The rule cannot tell muscle from bone, so it is compared on synovitis only."
+                ),
+            )
+        )
     return tables
 
 
@@ -25,8 +32,10 @@ def fold_rows(report):
     """One row per cross-validation fold: test subjects, TIC counts and accuracies (%)."""
     return [
         {
-            "fold": fold["fold"], "test_subjects": ", ".join(fold.get("test_subjects", [])),
-            "n_train": fold.get("n_train"), "n_test": fold.get("n_test"),
+            "fold": fold["fold"],
+            "test_subjects": ", ".join(fold.get("test_subjects", [])),
+            "n_train": fold.get("n_train"),
+            "n_test": fold.get("n_test"),
             "accuracy": pct(fold.get("model", {}).get("accuracy")),
             "baseline_accuracy": pct(fold.get("baseline_binary", {}).get("accuracy")),
         }
@@ -42,12 +51,19 @@ def metric_table(title, block, note=""):
         "title": title,
         "note": note,
         "classes": classes,
-        "confusion": [{"name": name, "counts": row} for name, row in zip(classes, confusion)] if confusion else None,
+        "confusion": [{"name": name, "counts": row} for name, row in zip(classes, confusion, strict=False)]
+        if confusion
+        else None,
         "metrics": [
-            {"name": name, "precision": pct(per_class[name].get("precision")),
-             "sensitivity": pct(per_class[name].get("sensitivity")),
-             "specificity": pct(per_class[name].get("specificity")), "support": per_class[name].get("support")}
-            for name in classes if name in per_class
+            {
+                "name": name,
+                "precision": pct(per_class[name].get("precision")),
+                "sensitivity": pct(per_class[name].get("sensitivity")),
+                "specificity": pct(per_class[name].get("specificity")),
+                "support": per_class[name].get("support"),
+            }
+            for name in classes
+            if name in per_class
         ],
         "accuracy": pct(block.get("accuracy")),
     }
@@ -66,10 +82,16 @@ def format_report(report, classes):
             width = max(10, *(len(name) + 2 for name in table["classes"]))
             lines.append(" " * width + "".join(name.rjust(width) for name in table["classes"]))
             for row in table["confusion"]:
-                lines.append(row["name"].ljust(width) + "".join(str(n).rjust(width) for n in row["counts"]))
-        lines.append(f"{'class':<12}{'precision %':>13}{'sensitivity %':>15}{'specificity %':>15}{'support':>9}")
+                lines.append(
+                    row["name"].ljust(width) + "".join(str(n).rjust(width) for n in row["counts"])
+                )
+        lines.append(
+            f"{'class':<12}{'precision %':>13}{'sensitivity %':>15}{'specificity %':>15}{'support':>9}"
+        )
         for row in table["metrics"]:
-            lines.append(f"{row['name']:<12}{_fmt(row['precision']):>13}{_fmt(row['sensitivity']):>15}{_fmt(row['specificity']):>15}{row['support'] or 0:>9}")
+            lines.append(
+                f"{row['name']:<12}{_fmt(row['precision']):>13}{_fmt(row['sensitivity']):>15}{_fmt(row['specificity']):>15}{row['support'] or 0:>9}"
+            )
         if table["accuracy"] is not None:
             lines.append(f"accuracy: {table['accuracy']:.1f} %")
         lines.append("")

@@ -60,28 +60,47 @@ def build_training_set(user=None):
     chunks = [roi_tics(roi, max_phases) for roi in rois]
     tics = np.concatenate([chunk["tics"] for chunk in chunks])
     positions = np.concatenate([chunk["positions"] for chunk in chunks])
-    labels = np.concatenate([[roi.label.name] * len(chunk["tics"]) for roi, chunk in zip(rois, chunks)])
-    subjects = np.concatenate([[roi.series.study.subject.pseudonym] * len(chunk["tics"]) for roi, chunk in zip(rois, chunks)])
-    roi_ids = np.concatenate([[roi.pk] * len(chunk["tics"]) for roi, chunk in zip(rois, chunks)])
-    series_index = np.concatenate([[series_position[roi.series_id]] * len(chunk["tics"]) for roi, chunk in zip(rois, chunks)])
+    labels = np.concatenate(
+        [[roi.label.name] * len(chunk["tics"]) for roi, chunk in zip(rois, chunks, strict=False)]
+    )
+    subjects = np.concatenate(
+        [
+            [roi.series.study.subject.pseudonym] * len(chunk["tics"])
+            for roi, chunk in zip(rois, chunks, strict=False)
+        ]
+    )
+    roi_ids = np.concatenate([[roi.pk] * len(chunk["tics"]) for roi, chunk in zip(rois, chunks, strict=False)])
+    series_index = np.concatenate(
+        [[series_position[roi.series_id]] * len(chunk["tics"]) for roi, chunk in zip(rois, chunks, strict=False)]
+    )
 
     relative = f"training_sets/{state_hash[:16]}.npz"
     path = Path(settings.MEDIA_ROOT) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp.npz")
     np.savez(
-        temporary, tics=tics, labels=labels.astype("U16"), subjects=subjects.astype("U64"),
-        roi_ids=roi_ids.astype(np.int64), series_index=series_index.astype(np.int32),
+        temporary,
+        tics=tics,
+        labels=labels.astype("U16"),
+        subjects=subjects.astype("U64"),
+        roi_ids=roi_ids.astype(np.int64),
+        series_index=series_index.astype(np.int32),
         series_ids=np.array([s.pk for s in series_list], dtype=np.int64),
-        times_by_series=times_by_series, positions=positions.astype(np.int32),
+        times_by_series=times_by_series,
+        positions=positions.astype(np.int32),
     )
     temporary.replace(path)
     counts = count_tics(labels, subjects)
     training_set = TrainingSet.objects.create(
-        created_by=user, roi_state_hash=state_hash, arrays_path=relative, counts=counts,
+        created_by=user,
+        roi_state_hash=state_hash,
+        arrays_path=relative,
+        counts=counts,
         tic_count=len(tics),
     )
-    logger.info("Built training set %s with %d TICs from %d ROIs", training_set.pk, len(tics), len(rois))
+    logger.info(
+        "Built training set %s with %d TICs from %d ROIs", training_set.pk, len(tics), len(rois)
+    )
     return training_set
 
 
@@ -93,7 +112,9 @@ def roi_tics(roi, max_phases):
     rows, columns = np.nonzero(mask)
     volume = series.load_volume()
     tics = np.full((len(rows), max_phases), np.nan, dtype=np.float32)
-    tics[:, : series.phases] = np.asarray(volume[:, roi.slice_index][:, rows, columns], dtype=np.float32).T
+    tics[:, : series.phases] = np.asarray(
+        volume[:, roi.slice_index][:, rows, columns], dtype=np.float32
+    ).T
     positions = np.stack([np.full(len(rows), roi.slice_index), rows, columns], axis=1)
     return {"tics": tics, "positions": positions}
 
@@ -105,7 +126,8 @@ def count_tics(labels, subjects):
     for subject in np.unique(subjects):
         in_subject = subjects == subject
         counts["per_subject"][str(subject)] = {
-            str(label): int((labels[in_subject] == label).sum()) for label in np.unique(labels[in_subject])
+            str(label): int((labels[in_subject] == label).sum())
+            for label in np.unique(labels[in_subject])
         }
     return counts
 

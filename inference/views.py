@@ -18,7 +18,11 @@ from .reports import fold_rows, report_tables
 @login_required
 def model_list(request):
     access.require(access.can_view(request.user))
-    return render(request, "inference/model_list.html", {"models": ModelVersion.objects.select_related("training_set")})
+    return render(
+        request,
+        "inference/model_list.html",
+        {"models": ModelVersion.objects.select_related("training_set")},
+    )
 
 
 @login_required
@@ -26,11 +30,15 @@ def model_list(request):
 def start_training(request):
     access.require(access.is_admin(request.user))
     try:
-        model_version = actions.start_training(request.user, request.POST.get("architecture", "tic_cnn1d"))
+        model_version = actions.start_training(
+            request.user, request.POST.get("architecture", "tic_cnn1d")
+        )
     except UserError as error:
         messages.error(request, error.message)
         return redirect("model-list")
-    messages.success(request, _("Training of model version %(id)s started.") % {"id": model_version.pk})
+    messages.success(
+        request, _("Training of model version %(id)s started.") % {"id": model_version.pk}
+    )
     return redirect("model-detail", pk=model_version.pk)
 
 
@@ -38,10 +46,16 @@ def start_training(request):
 def model_detail(request, pk):
     access.require(access.can_view(request.user))
     model_version = get_object_or_404(ModelVersion.objects.select_related("training_set"), pk=pk)
-    return render(request, "inference/model_detail.html", {
-        "model": model_version, "tables": report_tables(model_version.report, model_version.classes),
-        "folds": fold_rows(model_version.report), "split": model_version.report.get("split", {}),
-    })
+    return render(
+        request,
+        "inference/model_detail.html",
+        {
+            "model": model_version,
+            "tables": report_tables(model_version.report, model_version.classes),
+            "folds": fold_rows(model_version.report),
+            "split": model_version.report.get("split", {}),
+        },
+    )
 
 
 @login_required
@@ -54,7 +68,9 @@ def predict_all(request, pk):
     except UserError as error:
         messages.error(request, error.message)
         return redirect("model-detail", pk=pk)
-    messages.success(request, _("Prediction of %(count)s series started.") % {"count": len(predictions)})
+    messages.success(
+        request, _("Prediction of %(count)s series started.") % {"count": len(predictions)}
+    )
     return redirect("model-detail", pk=pk)
 
 
@@ -65,8 +81,16 @@ def review_summary(request):
     rows = {}
     for grade in grades:
         key = (grade.prediction.series_id, grade.joint.name, grade.joint.side)
-        rows.setdefault(key, {"series": grade.prediction.series, "joint": grade.joint, "verdicts": []})
+        rows.setdefault(
+            key, {"series": grade.prediction.series, "joint": grade.joint, "verdicts": []}
+        )
         rows[key]["verdicts"].append(grade.verdict)
-    return render(request, "inference/review_summary.html", {
-        "counts": grade_counts(grades), "rows": list(rows.values()), "total": grades.count(),
-    })
+    return render(
+        request,
+        "inference/review_summary.html",
+        {
+            "counts": grade_counts(grades),
+            "rows": list(rows.values()),
+            "total": grades.count(),
+        },
+    )

@@ -49,7 +49,9 @@ def server_user():
             return pwd.getpwnam(name)
         except KeyError:
             continue
-    sys.exit("Running as root, but neither a 'postgres' nor a 'nobody' account exists to run PostgreSQL.")
+    sys.exit(
+        "Running as root, but neither a 'postgres' nor a 'nobody' account exists to run PostgreSQL."
+    )
 
 
 def run_as_server_user(command, **kwargs):
@@ -111,8 +113,16 @@ def init_cluster():
         return
     print(f"Creating a private PostgreSQL cluster in {DATA_DIR}")
     run_as_server_user(
-        [initdb, "-D", str(DATA_DIR), "-U", DB_USER, "--auth=trust", "--encoding=UTF8",
-         "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C"],
+        [
+            initdb,
+            "-D",
+            str(DATA_DIR),
+            "-U",
+            DB_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C",
+        ],
         stdout=subprocess.DEVNULL,
     )
 
@@ -140,8 +150,21 @@ def create_database():
     query = f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"
     for _attempt in range(20):
         result = subprocess.run(
-            [psql, "-h", str(SOCKET_DIR), "-p", PORT, "-U", DB_USER, "-d", "postgres", "-tAc", query],
-            capture_output=True, text=True,
+            [
+                psql,
+                "-h",
+                str(SOCKET_DIR),
+                "-p",
+                PORT,
+                "-U",
+                DB_USER,
+                "-d",
+                "postgres",
+                "-tAc",
+                query,
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode == 0:
             break
@@ -167,8 +190,12 @@ def stop():
 
 
 def main(argv):
-    commands = {"start": start, "stop": stop, "url": lambda: print(url()),
-                "status": lambda: print("running" if is_running() else "stopped")}
+    commands = {
+        "start": start,
+        "stop": stop,
+        "url": lambda: print(url()),
+        "status": lambda: print("running" if is_running() else "stopped"),
+    }
     if len(argv) != 2 or argv[1] not in commands:
         sys.exit(f"usage: python -m pannusmap.devdb {{{'|'.join(commands)}}}")
     commands[argv[1]]()

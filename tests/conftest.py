@@ -19,7 +19,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 PASSWORD = "correct-horse-battery-staple"
 
 # A small phantom keeps API and task tests fast while keeping the full timing (27 phases, 15 s).
-SMALL_GEOMETRY = {"phases": 27, "slices": 6, "rows": 96, "columns": 96, "pixel_spacing_mm": 160.0 / 96}
+SMALL_GEOMETRY = {
+    "phases": 27,
+    "slices": 6,
+    "rows": 96,
+    "columns": 96,
+    "pixel_spacing_mm": 160.0 / 96,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +128,11 @@ def worker_env(db, settings):
     host = database["HOST"] or ""
     url = os.environ["DATABASE_URL"]
     prefix, _slash, _name = url.rpartition("/")
-    env = dict(os.environ, DATABASE_URL=f"{prefix}/{database['NAME']}", PANNUSMAP_DATA_DIR=str(settings.MEDIA_ROOT))
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"{prefix}/{database['NAME']}",
+        PANNUSMAP_DATA_DIR=str(settings.MEDIA_ROOT),
+    )
     assert host is not None
     return env
 
@@ -131,7 +141,11 @@ def run_worker_until_idle(env, timeout=600):
     """Run `manage.py procrastinate worker --one-shot`: it processes queued jobs, then exits."""
     result = subprocess.run(
         [sys.executable, "manage.py", "procrastinate", "worker", "--one-shot"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return result

@@ -57,7 +57,11 @@ def test_joint_summaries_cover_every_joint(analysed):
 def test_new_parameters_make_new_analysis(analysed, annotator_a, worker_env):
     client = client_for(annotator_a)
     same = client.post(f"/api/series/{analysed.pk}/analyses/", {"parameters": {}}, format="json")
-    changed = client.post(f"/api/series/{analysed.pk}/analyses/", {"parameters": {"shape": {"plateau_band": 0.2}}}, format="json")
+    changed = client.post(
+        f"/api/series/{analysed.pk}/analyses/",
+        {"parameters": {"shape": {"plateau_band": 0.2}}},
+        format="json",
+    )
     assert same.status_code == 200
     assert changed.status_code == 202
     run_worker_until_idle(worker_env)
@@ -68,7 +72,10 @@ def test_new_parameters_make_new_analysis(analysed, annotator_a, worker_env):
 @pytest.mark.django_db
 def test_invalid_parameter_is_400(phantom_series, annotator_a):
     response = client_for(annotator_a).post(
-        f"/api/series/{phantom_series.pk}/analyses/", {"parameters": {"shape": {"plateau_band_pct": 5}}}, format="json")
+        f"/api/series/{phantom_series.pk}/analyses/",
+        {"parameters": {"shape": {"plateau_band_pct": 5}}},
+        format="json",
+    )
     assert response.status_code == 400
     assert "plateau_band_pct" in response.json()["detail"]
 
@@ -76,7 +83,10 @@ def test_invalid_parameter_is_400(phantom_series, annotator_a):
 @pytest.mark.django_db
 def test_baseline_beyond_series_is_400(phantom_series, annotator_a):
     response = client_for(annotator_a).post(
-        f"/api/series/{phantom_series.pk}/analyses/", {"parameters": {"baseline_phases": 99}}, format="json")
+        f"/api/series/{phantom_series.pk}/analyses/",
+        {"parameters": {"baseline_phases": 99}},
+        format="json",
+    )
     assert response.status_code == 400
     assert "99" in response.json()["detail"]
 
@@ -104,5 +114,7 @@ def test_joint_curve_reports_volume(phantom_series, annotator_a):
     body = client_for(annotator_a).get(f"/api/joints/{joint.pk}/curve/").json()
     row_spacing, column_spacing = phantom_series.pixel_spacing_mm
     assert body["voxel_count"] == 2 * 10 * 10
-    assert body["volume_mm3"] == pytest.approx(200 * row_spacing * column_spacing * phantom_series.slice_spacing_mm)
+    assert body["volume_mm3"] == pytest.approx(
+        200 * row_spacing * column_spacing * phantom_series.slice_spacing_mm
+    )
     assert len(body["mean"]) == phantom_series.phases

@@ -10,10 +10,12 @@ from django.core.management import CommandError, call_command
 
 from annotations.models import ImportJob, Instance, Series
 
-from .conftest import SHARED_DATA, client_for, run_worker_until_idle
+from .conftest import SHARED_DATA, run_worker_until_idle
 
 PROSTATE = SHARED_DATA / "prostate_dce_siemens"
-needs_prostate = pytest.mark.skipif(not PROSTATE.is_dir(), reason=f"real test data missing: {PROSTATE}")
+needs_prostate = pytest.mark.skipif(
+    not PROSTATE.is_dir(), reason=f"real test data missing: {PROSTATE}"
+)
 
 
 def import_json(*paths):
@@ -116,7 +118,9 @@ def test_empty_upload_is_400(admin_user, client):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_zip_upload_imports_in_worker(reference_data, admin_user, client, phantom_cohort, worker_env):
+def test_zip_upload_imports_in_worker(
+    reference_data, admin_user, client, phantom_cohort, worker_env
+):
     client.force_login(admin_user)
     response = client.post("/import/", {"files": [zip_of(phantom_cohort / "PH001" / "dicom")]})
     assert response.status_code == 201

@@ -12,15 +12,21 @@ from .conftest import make_user
 def finished_prediction(phantom_series, phantom_cohort):
     demo.create_accounts()
     demo.add_phantom_joints(phantom_series, demo.series_for_subject(phantom_cohort / "PH001")[1])
-    model_version = ModelVersion.objects.create(name="test", architecture="tic_cnn1d", status=JobStatus.DONE,
-                                                classes=["muscle", "bone", "synovitis"])
-    return Prediction.objects.create(series=phantom_series, model_version=model_version, status=JobStatus.DONE)
+    model_version = ModelVersion.objects.create(
+        name="test",
+        architecture="tic_cnn1d",
+        status=JobStatus.DONE,
+        classes=["muscle", "bone", "synovitis"],
+    )
+    return Prediction.objects.create(
+        series=phantom_series, model_version=model_version, status=JobStatus.DONE
+    )
 
 
 def grade_form(prediction, verdicts):
     joints = list(prediction.series.joints.order_by("pk"))
     form = {}
-    for joint, verdict in zip(joints, verdicts):
+    for joint, verdict in zip(joints, verdicts, strict=False):
         form[f"verdict_{joint.pk}"] = verdict
         form[f"comment_{joint.pk}"] = f"{joint.name} looked {verdict}"
     return form
@@ -29,7 +35,10 @@ def grade_form(prediction, verdicts):
 def test_reviewer_grades_every_joint(client, reviewer, finished_prediction):
     client.force_login(reviewer)
     verdicts = ["good"] * 4 + ["fair"] * 2 + ["fail"]
-    response = client.post(f"/series/{finished_prediction.series_id}/review/", grade_form(finished_prediction, verdicts))
+    response = client.post(
+        f"/series/{finished_prediction.series_id}/review/",
+        grade_form(finished_prediction, verdicts),
+    )
     assert response.status_code == 302
     stored = sorted(Grade.objects.filter(reviewer=reviewer).values_list("verdict", flat=True))
     assert stored == sorted(verdicts)
@@ -37,7 +46,10 @@ def test_reviewer_grades_every_joint(client, reviewer, finished_prediction):
 
 def test_summary_counts_grades(client, reviewer, finished_prediction):
     client.force_login(reviewer)
-    client.post(f"/series/{finished_prediction.series_id}/review/", grade_form(finished_prediction, ["good"] * 4 + ["fair"] * 2 + ["fail"]))
+    client.post(
+        f"/series/{finished_prediction.series_id}/review/",
+        grade_form(finished_prediction, ["good"] * 4 + ["fair"] * 2 + ["fail"]),
+    )
     page = client.get("/review/").content.decode()
     assert 'id="count-good">4<' in page
     assert 'id="count-fair">2<' in page
@@ -64,7 +76,10 @@ def test_invalid_verdict_saves_nothing(client, reviewer, finished_prediction):
 def test_reviewers_do_not_see_each_other(client, reviewer, finished_prediction):
     other = make_user("rui", "reviewer")
     client.force_login(other)
-    client.post(f"/series/{finished_prediction.series_id}/review/", grade_form(finished_prediction, ["fail"]))
+    client.post(
+        f"/series/{finished_prediction.series_id}/review/",
+        grade_form(finished_prediction, ["fail"]),
+    )
     client.force_login(reviewer)
     page = client.get(f"/series/{finished_prediction.series_id}/review/").content.decode()
     assert "fail looked" not in page

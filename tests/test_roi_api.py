@@ -12,7 +12,11 @@ SQUARE = [[10.0, 10.0], [20.0, 10.0], [20.0, 20.0], [10.0, 20.0]]
 
 
 def create(client, series, polygon=SQUARE, label="synovitis", slice_index=2):
-    return client.post(f"/api/series/{series.pk}/rois/", {"slice_index": slice_index, "label": label, "polygon": polygon}, format="json")
+    return client.post(
+        f"/api/series/{series.pk}/rois/",
+        {"slice_index": slice_index, "label": label, "polygon": polygon},
+        format="json",
+    )
 
 
 @pytest.fixture
@@ -74,7 +78,9 @@ def test_create_rejects_bad_polygon(client_a, phantom_series, polygon, reason):
 
 def test_create_rejects_nan_coordinates(client_a, phantom_series):
     body = '{"slice_index": 1, "label": "muscle", "polygon": [[1, 1], [5, 1], [NaN, 5]]}'
-    response = client_a.post(f"/api/series/{phantom_series.pk}/rois/", body, content_type="application/json")
+    response = client_a.post(
+        f"/api/series/{phantom_series.pk}/rois/", body, content_type="application/json"
+    )
     assert response.status_code == 400
 
 
@@ -92,7 +98,9 @@ def test_create_rejects_slice_outside(client_a, phantom_series):
 
 
 def test_create_rejects_malformed_json(client_a, phantom_series):
-    response = client_a.post(f"/api/series/{phantom_series.pk}/rois/", "{not json", content_type="application/json")
+    response = client_a.post(
+        f"/api/series/{phantom_series.pk}/rois/", "{not json", content_type="application/json"
+    )
     assert response.status_code == 400
 
 
@@ -120,14 +128,18 @@ def test_unknown_series_is_404(client_a, db):
 
 
 def test_author_updates_label(client_a, roi_of_a):
-    response = client_a.patch(f"/api/rois/{roi_of_a['id']}/", {"label": "muscle"}, format="json", HTTP_IF_MATCH='"1"')
+    response = client_a.patch(
+        f"/api/rois/{roi_of_a['id']}/", {"label": "muscle"}, format="json", HTTP_IF_MATCH='"1"'
+    )
     assert response.status_code == 200
     assert response.json()["label"] == "muscle"
     assert response["ETag"] == '"2"'
 
 
 def test_other_annotator_cannot_update(client_b, roi_of_a):
-    response = client_b.patch(f"/api/rois/{roi_of_a['id']}/", {"label": "muscle"}, format="json", HTTP_IF_MATCH='"1"')
+    response = client_b.patch(
+        f"/api/rois/{roi_of_a['id']}/", {"label": "muscle"}, format="json", HTTP_IF_MATCH='"1"'
+    )
     assert response.status_code == 403
     assert ROI.objects.get(pk=roi_of_a["id"]).label.name == "synovitis"
 
@@ -145,8 +157,15 @@ def test_update_without_if_match_is_428(client_a, roi_of_a):
 
 
 def test_stale_update_is_412(client_a, roi_of_a):
-    first = client_a.patch(f"/api/rois/{roi_of_a['id']}/", {"polygon": [[30, 30], [40, 30], [40, 40]]}, format="json", HTTP_IF_MATCH='"1"')
-    stale = client_a.patch(f"/api/rois/{roi_of_a['id']}/", {"label": "bone"}, format="json", HTTP_IF_MATCH='"1"')
+    first = client_a.patch(
+        f"/api/rois/{roi_of_a['id']}/",
+        {"polygon": [[30, 30], [40, 30], [40, 40]]},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    stale = client_a.patch(
+        f"/api/rois/{roi_of_a['id']}/", {"label": "bone"}, format="json", HTTP_IF_MATCH='"1"'
+    )
     assert first.status_code == 200
     assert stale.status_code == 412
     assert stale.json()["current_version"] == 2
@@ -156,7 +175,9 @@ def test_stale_update_is_412(client_a, roi_of_a):
 
 
 def test_update_rejects_bad_polygon(client_a, roi_of_a):
-    response = client_a.patch(f"/api/rois/{roi_of_a['id']}/", {"polygon": [[0, 0]]}, format="json", HTTP_IF_MATCH='"1"')
+    response = client_a.patch(
+        f"/api/rois/{roi_of_a['id']}/", {"polygon": [[0, 0]]}, format="json", HTTP_IF_MATCH='"1"'
+    )
     assert response.status_code == 400
     assert ROI.objects.get(pk=roi_of_a["id"]).version == 1
 
@@ -166,7 +187,9 @@ def test_delete_is_soft_and_recorded(client_a, roi_of_a, phantom_series):
     assert response.status_code == 204
     assert client_a.get(f"/api/series/{phantom_series.pk}/rois/").json() == []
     assert ROI.objects.get(pk=roi_of_a["id"]).is_deleted
-    assert list(ROIRevision.objects.filter(roi_id=roi_of_a["id"]).values_list("version", flat=True)) == [1, 2]
+    assert list(
+        ROIRevision.objects.filter(roi_id=roi_of_a["id"]).values_list("version", flat=True)
+    ) == [1, 2]
 
 
 def test_deleted_roi_is_404(client_a, roi_of_a):
@@ -193,13 +216,20 @@ def test_tic_matches_independent_rasterisation(client_a, roi_of_a, phantom_serie
 
 
 def test_frame_served_as_octet_stream(client_a, phantom_series):
-    response = client_a.get(f"/api/series/{phantom_series.pk}/frames/3/1/", HTTP_ACCEPT="application/octet-stream")
+    response = client_a.get(
+        f"/api/series/{phantom_series.pk}/frames/3/1/", HTTP_ACCEPT="application/octet-stream"
+    )
     assert response.status_code == 200
-    frame = np.frombuffer(response.content, dtype="<f4").reshape(phantom_series.rows, phantom_series.columns)
+    frame = np.frombuffer(response.content, dtype="<f4").reshape(
+        phantom_series.rows, phantom_series.columns
+    )
     assert np.array_equal(frame, phantom_series.load_volume()[3, 1])
 
 
 def test_frame_outside_series_is_400(client_a, phantom_series):
-    response = client_a.get(f"/api/series/{phantom_series.pk}/frames/{phantom_series.phases}/0/", HTTP_ACCEPT="application/octet-stream")
+    response = client_a.get(
+        f"/api/series/{phantom_series.pk}/frames/{phantom_series.phases}/0/",
+        HTTP_ACCEPT="application/octet-stream",
+    )
     assert response.status_code == 400
     assert "phase" in response.json()

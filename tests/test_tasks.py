@@ -50,7 +50,9 @@ def test_training_then_prediction_in_worker(annotated_cohort, worker_env, phanto
     actual = truth == 8
     dice = 2 * (predicted & actual).sum() / (predicted.sum() + actual.sum())
     assert dice > 0.5, f"Dice {dice:.2f}"
-    assert len(prediction.joint_summaries) == len(json.loads((phantom_cohort / "PH001" / "truth.json").read_text())["joints"])
+    assert len(prediction.joint_summaries) == len(
+        json.loads((phantom_cohort / "PH001" / "truth.json").read_text())["joints"]
+    )
 
 
 def test_architectures_match_registry():
@@ -63,7 +65,9 @@ def test_architectures_match_registry():
 def test_unknown_architecture_is_400(phantom_series, admin_user):
     from .conftest import client_for
 
-    response = client_for(admin_user).post("/api/models/", {"architecture": "no_such_network"}, format="json")
+    response = client_for(admin_user).post(
+        "/api/models/", {"architecture": "no_such_network"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_architecture"
     assert "tic_cnn1d" in response.json()["detail"]

@@ -28,10 +28,24 @@ class SeriesSerializer(serializers.ModelSerializer):
     class Meta:
         model = Series
         fields = [
-            "id", "study_instance_uid", "subject", "description", "modality", "shape",
-            "pixel_spacing_mm", "slice_thickness_mm", "slice_positions_mm",
-            "image_positions_patient", "image_orientation_patient", "phase_times_s",
-            "time_source", "time_is_estimated", "window", "unit", "warnings", "can_annotate",
+            "id",
+            "study_instance_uid",
+            "subject",
+            "description",
+            "modality",
+            "shape",
+            "pixel_spacing_mm",
+            "slice_thickness_mm",
+            "slice_positions_mm",
+            "image_positions_patient",
+            "image_orientation_patient",
+            "phase_times_s",
+            "time_source",
+            "time_is_estimated",
+            "window",
+            "unit",
+            "warnings",
+            "can_annotate",
             "can_review",
         ]
 
@@ -59,8 +73,18 @@ class ROISerializer(serializers.ModelSerializer):
     class Meta:
         model = ROI
         fields = [
-            "id", "series", "slice_index", "label", "polygon", "polygon_mm", "author", "version",
-            "is_generated", "editable", "created", "updated",
+            "id",
+            "series",
+            "slice_index",
+            "label",
+            "polygon",
+            "polygon_mm",
+            "author",
+            "version",
+            "is_generated",
+            "editable",
+            "created",
+            "updated",
         ]
 
     def get_editable(self, roi):
@@ -89,5 +113,15 @@ class JointRegionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = JointRegion
-        fields = ["id", "series", "name", "side", "slice_start", "slice_end", "box", "author", "source"]
+        fields = [
+            "id",
+            "series",
+            "name",
+            "side",
+            "slice_start",
+            "slice_end",
+            "box",
+            "author",
+            "source",
+        ]
         read_only_fields = ["id", "series", "author", "source"]

@@ -6,8 +6,7 @@ import numpy as np
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from rest_framework import status
-from rest_framework import renderers
+from rest_framework import renderers, status
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -16,10 +15,13 @@ from annotations import access, rois
 from annotations.joints import create_joint
 from annotations.models import JointRegion, Label, Series
 
-
 from .errors import PreconditionFailed, PreconditionRequired
 from .serializers import (
-    JointRegionSerializer, LabelSerializer, ROIPatchSerializer, ROISerializer, ROIWriteSerializer,
+    JointRegionSerializer,
+    LabelSerializer,
+    ROIPatchSerializer,
+    ROISerializer,
+    ROIWriteSerializer,
     SeriesSerializer,
 )
 
@@ -54,9 +56,19 @@ def parse_index(value, name, upper):
     try:
         index = int(value)
     except (TypeError, ValueError):
-        raise ValidationError({name: _("%(name)s must be an integer, got %(value)r.") % {"name": name, "value": value}}) from None
+        raise ValidationError(
+            {
+                name: _("%(name)s must be an integer, got %(value)r.")
+                % {"name": name, "value": value}
+            }
+        ) from None
     if not 0 <= index < upper:
-        raise ValidationError({name: _("%(name)s %(value)s is outside 0–%(last)s.") % {"name": name, "value": index, "last": upper - 1}})
+        raise ValidationError(
+            {
+                name: _("%(name)s %(value)s is outside 0–%(last)s.")
+                % {"name": name, "value": index, "last": upper - 1}
+            }
+        )
     return index
 
 
@@ -96,10 +108,16 @@ def series_curve(request, pk):
     row = parse_index(request.query_params.get("row"), "row", series.rows)
     column = parse_index(request.query_params.get("column"), "column", series.columns)
     values = np.asarray(series.load_volume()[:, slice_index, row, column], dtype=float)
-    return Response({
-        "times_s": series.phase_times_s, "values": values.tolist(), "unit": _("modality units"),
-        "slice": slice_index, "row": row, "column": column,
-    })
+    return Response(
+        {
+            "times_s": series.phase_times_s,
+            "values": values.tolist(),
+            "unit": _("modality units"),
+            "slice": slice_index,
+            "row": row,
+            "column": column,
+        }
+    )
 
 
 def roi_queryset(series, request):
@@ -113,13 +131,24 @@ def roi_queryset(series, request):
 def series_rois(request, pk):
     series = access.get_series_for_user(request.user, pk)
     if request.method == "GET":
-        return Response(ROISerializer(roi_queryset(series, request), many=True, context={"request": request}).data)
+        return Response(
+            ROISerializer(
+                roi_queryset(series, request), many=True, context={"request": request}
+            ).data
+        )
     access.require(access.can_annotate(request.user))
     payload = ROIWriteSerializer(data=request.data)
     payload.is_valid(raise_exception=True)
-    roi = rois.create_roi(series, request.user, payload.validated_data["slice_index"],
-                          payload.validated_data["label"], payload.validated_data["polygon"])
-    response = Response(ROISerializer(roi, context={"request": request}).data, status=status.HTTP_201_CREATED)
+    roi = rois.create_roi(
+        series,
+        request.user,
+        payload.validated_data["slice_index"],
+        payload.validated_data["label"],
+        payload.validated_data["polygon"],
+    )
+    response = Response(
+        ROISerializer(roi, context={"request": request}).data, status=status.HTTP_201_CREATED
+    )
     response["ETag"] = f'"{roi.version}"'
     return response
 
@@ -127,16 +156,25 @@ def series_rois(request, pk):
 def expected_version(request, roi):
     header = request.headers.get("If-Match")
     if not header:
-        raise PreconditionRequired(_("Send the ROI's version in an If-Match header (current ETag \"%(version)s\") to change it.") % {"version": roi.version})
+        raise PreconditionRequired(
+            _(
+                'Send the ROI\'s version in an If-Match header (current ETag "%(version)s") to change it.'
+            )
+            % {"version": roi.version}
+        )
     try:
         return int(header.strip().removeprefix("W/").strip('"'))
     except ValueError:
-        raise PreconditionFailed(_("If-Match %(value)r is not an ROI version.") % {"value": header}) from None
+        raise PreconditionFailed(
+            _("If-Match %(value)r is not an ROI version.") % {"value": header}
+        ) from None
 
 
 def stale(error):
     exc = PreconditionFailed(
-        _("This ROI was changed by someone else (now version %(version)s). Reload it and apply your change again.")
+        _(
+            "This ROI was changed by someone else (now version %(version)s). Reload it and apply your change again."
+        )
         % {"version": error.current_version}
     )
     exc.extra = {"current_version": error.current_version}
@@ -158,8 +196,13 @@ def roi_detail(request, pk):
             return Response(status=status.HTTP_204_NO_CONTENT)
         payload = ROIPatchSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        roi = rois.update_roi(roi, request.user, version, payload.validated_data.get("label"),
-                              payload.validated_data.get("polygon"))
+        roi = rois.update_roi(
+            roi,
+            request.user,
+            version,
+            payload.validated_data.get("label"),
+            payload.validated_data.get("polygon"),
+        )
     except rois.StaleVersion as error:
         raise stale(error) from None
     response = Response(ROISerializer(roi, context={"request": request}).data)
@@ -179,32 +222,47 @@ def roi_tic(request, pk):
         raise NotFound(_("The ROI covers no pixel centre, so it has no TIC. Redraw it larger."))
     pixels = np.asarray(series.load_volume()[:, roi.slice_index][:, mask], dtype=np.float64)
     row_spacing, column_spacing = series.pixel_spacing_mm
-    return Response({
-        "times_s": series.phase_times_s,
-        "mean": pixels.mean(axis=1).tolist(),
-        "sd": pixels.std(axis=1, ddof=1).tolist() if count > 1 else [0.0] * series.phases,
-        "pixel_count": count,
-        "area_mm2": count * row_spacing * column_spacing,
-        "unit": _("modality units"),
-    })
+    return Response(
+        {
+            "times_s": series.phase_times_s,
+            "mean": pixels.mean(axis=1).tolist(),
+            "sd": pixels.std(axis=1, ddof=1).tolist() if count > 1 else [0.0] * series.phases,
+            "pixel_count": count,
+            "area_mm2": count * row_spacing * column_spacing,
+            "unit": _("modality units"),
+        }
+    )
 
 
 @api_view(["GET", "POST"])
 def series_joints(request, pk):
     series = access.get_series_for_user(request.user, pk)
     if request.method == "GET":
-        return Response(JointRegionSerializer(series.joints.select_related("author"), many=True).data)
+        return Response(
+            JointRegionSerializer(series.joints.select_related("author"), many=True).data
+        )
     access.require(access.can_annotate(request.user) or access.can_review(request.user))
     data = request.data
-    joint = create_joint(series, request.user, data.get("name"), data.get("side"),
-                         _as_int(data.get("slice_start"), "slice_start"),
-                         _as_int(data.get("slice_end"), "slice_end"), data.get("box"))
+    joint = create_joint(
+        series,
+        request.user,
+        data.get("name"),
+        data.get("side"),
+        _as_int(data.get("slice_start"), "slice_start"),
+        _as_int(data.get("slice_end"), "slice_end"),
+        data.get("box"),
+    )
     return Response(JointRegionSerializer(joint).data, status=status.HTTP_201_CREATED)
 
 
 def _as_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError({name: _("%(name)s must be an integer, got %(value)r.") % {"name": name, "value": value}})
+        raise ValidationError(
+            {
+                name: _("%(name)s must be an integer, got %(value)r.")
+                % {"name": name, "value": value}
+            }
+        )
     return value
 
 

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,180 +14,342 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Label',
+            name="Label",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=32, unique=True)),
-                ('display_name', models.CharField(max_length=64)),
-                ('color', models.CharField(max_length=7)),
-                ('order', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=32, unique=True)),
+                ("display_name", models.CharField(max_length=64)),
+                ("color", models.CharField(max_length=7)),
+                ("order", models.PositiveIntegerField()),
             ],
             options={
-                'ordering': ['order'],
+                "ordering": ["order"],
             },
         ),
         migrations.CreateModel(
-            name='Study',
+            name="Study",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('study_instance_uid', models.CharField(max_length=64, unique=True)),
-                ('study_date', models.DateField(blank=True, null=True)),
-                ('description', models.CharField(blank=True, max_length=256)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("study_instance_uid", models.CharField(max_length=64, unique=True)),
+                ("study_date", models.DateField(blank=True, null=True)),
+                ("description", models.CharField(blank=True, max_length=256)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Subject',
+            name="Subject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pseudonym', models.CharField(max_length=64, unique=True, verbose_name='pseudonym')),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "pseudonym",
+                    models.CharField(max_length=64, unique=True, verbose_name="pseudonym"),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('source', models.CharField(max_length=512)),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('done', 'done'), ('failed', 'failed')], default='queued', max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('report', models.JSONField(default=dict)),
-                ('upload_dir', models.CharField(blank=True, max_length=512)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("source", models.CharField(max_length=512)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("running", "running"),
+                            ("done", "done"),
+                            ("failed", "failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("report", models.JSONField(default=dict)),
+                ("upload_dir", models.CharField(blank=True, max_length=512)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created'],
+                "ordering": ["-created"],
             },
         ),
         migrations.CreateModel(
-            name='ROI',
+            name="ROI",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slice_index', models.PositiveIntegerField()),
-                ('polygon', models.JSONField()),
-                ('polygon_mm', models.JSONField()),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('is_deleted', models.BooleanField(default=False)),
-                ('is_generated', models.BooleanField(default=False, help_text='Created from phantom ground truth, not drawn by a person.')),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('label', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='annotations.label')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slice_index", models.PositiveIntegerField()),
+                ("polygon", models.JSONField()),
+                ("polygon_mm", models.JSONField()),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("is_deleted", models.BooleanField(default=False)),
+                (
+                    "is_generated",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Created from phantom ground truth, not drawn by a person.",
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "label",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="annotations.label"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='ROIRevision',
+            name="ROIRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('label_name', models.CharField(max_length=32)),
-                ('polygon', models.JSONField()),
-                ('is_deleted', models.BooleanField(default=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('roi', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='annotations.roi')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("label_name", models.CharField(max_length=32)),
+                ("polygon", models.JSONField()),
+                ("is_deleted", models.BooleanField(default=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "roi",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="revisions",
+                        to="annotations.roi",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['roi', 'version'],
+                "ordering": ["roi", "version"],
             },
         ),
         migrations.CreateModel(
-            name='Series',
+            name="Series",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('series_key', models.CharField(max_length=64, unique=True)),
-                ('source_series_uids', models.JSONField(default=list)),
-                ('frame_of_reference_uid', models.CharField(blank=True, max_length=64)),
-                ('description', models.CharField(blank=True, max_length=256)),
-                ('modality', models.CharField(default='MR', max_length=16)),
-                ('manufacturer', models.CharField(blank=True, max_length=128)),
-                ('phases', models.PositiveIntegerField()),
-                ('slices', models.PositiveIntegerField()),
-                ('rows', models.PositiveIntegerField()),
-                ('columns', models.PositiveIntegerField()),
-                ('phase_times_s', models.JSONField()),
-                ('time_source', models.CharField(max_length=128)),
-                ('time_is_estimated', models.BooleanField(default=False)),
-                ('pixel_spacing_mm', models.JSONField()),
-                ('slice_thickness_mm', models.FloatField(blank=True, null=True)),
-                ('slice_positions_mm', models.JSONField()),
-                ('image_positions_patient', models.JSONField()),
-                ('image_orientation_patient', models.JSONField()),
-                ('dtype', models.CharField(max_length=16)),
-                ('volume_path', models.CharField(max_length=512)),
-                ('window_center', models.FloatField()),
-                ('window_width', models.FloatField()),
-                ('rescale_convention', models.CharField(blank=True, max_length=128)),
-                ('warnings', models.JSONField(default=list)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('import_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='annotations.importjob')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='series', to='annotations.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("series_key", models.CharField(max_length=64, unique=True)),
+                ("source_series_uids", models.JSONField(default=list)),
+                ("frame_of_reference_uid", models.CharField(blank=True, max_length=64)),
+                ("description", models.CharField(blank=True, max_length=256)),
+                ("modality", models.CharField(default="MR", max_length=16)),
+                ("manufacturer", models.CharField(blank=True, max_length=128)),
+                ("phases", models.PositiveIntegerField()),
+                ("slices", models.PositiveIntegerField()),
+                ("rows", models.PositiveIntegerField()),
+                ("columns", models.PositiveIntegerField()),
+                ("phase_times_s", models.JSONField()),
+                ("time_source", models.CharField(max_length=128)),
+                ("time_is_estimated", models.BooleanField(default=False)),
+                ("pixel_spacing_mm", models.JSONField()),
+                ("slice_thickness_mm", models.FloatField(blank=True, null=True)),
+                ("slice_positions_mm", models.JSONField()),
+                ("image_positions_patient", models.JSONField()),
+                ("image_orientation_patient", models.JSONField()),
+                ("dtype", models.CharField(max_length=16)),
+                ("volume_path", models.CharField(max_length=512)),
+                ("window_center", models.FloatField()),
+                ("window_width", models.FloatField()),
+                ("rescale_convention", models.CharField(blank=True, max_length=128)),
+                ("warnings", models.JSONField(default=list)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "import_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="annotations.importjob",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="series",
+                        to="annotations.study",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'series',
-                'ordering': ['id'],
+                "verbose_name_plural": "series",
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='roi',
-            name='series',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rois', to='annotations.series'),
+            model_name="roi",
+            name="series",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rois",
+                to="annotations.series",
+            ),
         ),
         migrations.CreateModel(
-            name='JointRegion',
+            name="JointRegion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=16)),
-                ('side', models.CharField(choices=[('L', 'left'), ('R', 'right')], max_length=1)),
-                ('slice_start', models.PositiveIntegerField()),
-                ('slice_end', models.PositiveIntegerField()),
-                ('box', models.JSONField(help_text='[column0, row0, column1, row1], inclusive pixel indices')),
-                ('source', models.CharField(choices=[('drawn', 'drawn'), ('phantom', 'phantom ground truth')], default='drawn', max_length=16)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('series', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='joints', to='annotations.series')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=16)),
+                ("side", models.CharField(choices=[("L", "left"), ("R", "right")], max_length=1)),
+                ("slice_start", models.PositiveIntegerField()),
+                ("slice_end", models.PositiveIntegerField()),
+                (
+                    "box",
+                    models.JSONField(
+                        help_text="[column0, row0, column1, row1], inclusive pixel indices"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("drawn", "drawn"), ("phantom", "phantom ground truth")],
+                        default="drawn",
+                        max_length=16,
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "series",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="joints",
+                        to="annotations.series",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['series', 'side', 'id'],
+                "ordering": ["series", "side", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Instance',
+            name="Instance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sop_instance_uid', models.CharField(max_length=64)),
-                ('frame_index', models.PositiveIntegerField(default=0)),
-                ('sop_class_uid', models.CharField(blank=True, max_length=64)),
-                ('transfer_syntax_uid', models.CharField(blank=True, max_length=64)),
-                ('storage_path', models.CharField(max_length=512)),
-                ('phase_index', models.PositiveIntegerField()),
-                ('slice_index', models.PositiveIntegerField()),
-                ('series', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instances', to='annotations.series')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sop_instance_uid", models.CharField(max_length=64)),
+                ("frame_index", models.PositiveIntegerField(default=0)),
+                ("sop_class_uid", models.CharField(blank=True, max_length=64)),
+                ("transfer_syntax_uid", models.CharField(blank=True, max_length=64)),
+                ("storage_path", models.CharField(max_length=512)),
+                ("phase_index", models.PositiveIntegerField()),
+                ("slice_index", models.PositiveIntegerField()),
+                (
+                    "series",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="instances",
+                        to="annotations.series",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='study',
-            name='subject',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='studies', to='annotations.subject'),
+            model_name="study",
+            name="subject",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="studies",
+                to="annotations.subject",
+            ),
         ),
         migrations.AddIndex(
-            model_name='roi',
-            index=models.Index(fields=['series', 'slice_index'], name='annotations_series__6a1326_idx'),
+            model_name="roi",
+            index=models.Index(
+                fields=["series", "slice_index"], name="annotations_series__6a1326_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='jointregion',
-            constraint=models.UniqueConstraint(fields=('series', 'name', 'side'), name='unique_joint_per_side'),
+            model_name="jointregion",
+            constraint=models.UniqueConstraint(
+                fields=("series", "name", "side"), name="unique_joint_per_side"
+            ),
         ),
         migrations.AddIndex(
-            model_name='instance',
-            index=models.Index(fields=['series', 'phase_index', 'slice_index'], name='annotations_series__6bbc5b_idx'),
+            model_name="instance",
+            index=models.Index(
+                fields=["series", "phase_index", "slice_index"],
+                name="annotations_series__6bbc5b_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='instance',
-            constraint=models.UniqueConstraint(fields=('sop_instance_uid', 'frame_index'), name='unique_instance_frame'),
+            model_name="instance",
+            constraint=models.UniqueConstraint(
+                fields=("sop_instance_uid", "frame_index"), name="unique_instance_frame"
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotations', '0002_labels_and_roles'),
+        ("annotations", "0002_labels_and_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='instance',
-            name='phase_index',
+            model_name="instance",
+            name="phase_index",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='instance',
-            name='slice_index',
+            model_name="instance",
+            name="slice_index",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
     ]

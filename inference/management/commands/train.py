@@ -5,11 +5,10 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pannusmap.commands import TranslatedCommand
-
 from inference import actions
 from inference.models import JobStatus, ModelVersion
 from inference.reports import format_report
+from pannusmap.commands import TranslatedCommand
 from pannusmap.errors import UserError
 
 
@@ -20,29 +19,65 @@ class Command(TranslatedCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--architecture", default="tic_cnn1d", help=gettext_lazy("tic_cnn1d (default) or resnet50_2d."))
-        parser.add_argument("--epochs", type=int, default=None, help=gettext_lazy("Training epochs (default: the architecture's own)."))
-        parser.add_argument("--folds", type=int, default=None, help=gettext_lazy("Cross-validation folds, grouped by subject."))
-        parser.add_argument("--in-process", action="store_true",
-                            help=gettext_lazy("Run here instead of in a worker (for scripts without a running worker)."))
-        parser.add_argument("--no-wait", action="store_true", help=gettext_lazy("Queue the task and return at once."))
-        parser.add_argument("--timeout", type=float, default=3600, help=gettext_lazy("Seconds to wait for the worker (default 3600)."))
+        parser.add_argument(
+            "--architecture",
+            default="tic_cnn1d",
+            help=gettext_lazy("tic_cnn1d (default) or resnet50_2d."),
+        )
+        parser.add_argument(
+            "--epochs",
+            type=int,
+            default=None,
+            help=gettext_lazy("Training epochs (default: the architecture's own)."),
+        )
+        parser.add_argument(
+            "--folds",
+            type=int,
+            default=None,
+            help=gettext_lazy("Cross-validation folds, grouped by subject."),
+        )
+        parser.add_argument(
+            "--in-process",
+            action="store_true",
+            help=gettext_lazy(
+                "Run here instead of in a worker (for scripts without a running worker)."
+            ),
+        )
+        parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help=gettext_lazy("Queue the task and return at once."),
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=3600,
+            help=gettext_lazy("Seconds to wait for the worker (default 3600)."),
+        )
 
     def handle(self, *args, **options):
-        hyperparameters = {key: options[key] for key in ("epochs", "folds") if options[key] is not None}
+        hyperparameters = {
+            key: options[key] for key in ("epochs", "folds") if options[key] is not None
+        }
         user = User.objects.filter(is_superuser=True).order_by("pk").first()
         try:
             if options["in_process"]:
                 from inference import jobs
 
-                model_version = actions.create_model_version(user, options["architecture"], **hyperparameters)
+                model_version = actions.create_model_version(
+                    user, options["architecture"], **hyperparameters
+                )
                 jobs.run_training(model_version.pk)
             else:
-                model_version = actions.start_training(user, options["architecture"], **hyperparameters)
+                model_version = actions.start_training(
+                    user, options["architecture"], **hyperparameters
+                )
         except UserError as error:
             raise CommandError(error.message) from None
-        self.stdout.write(_("Model version %(id)s: training on %(count)s TICs.") % {
-            "id": model_version.pk, "count": model_version.training_set.tic_count})
+        self.stdout.write(
+            _("Model version %(id)s: training on %(count)s TICs.")
+            % {"id": model_version.pk, "count": model_version.training_set.tic_count}
+        )
         if options["no_wait"]:
             return
         model_version = wait_for(model_version.pk, options["timeout"], self.stdout)
@@ -63,4 +98,7 @@ def wait_for(model_version_id, timeout, stdout):
             stdout.write(message)
             last_message = message
         time.sleep(1)
-    raise CommandError(_("Training did not finish within %(seconds)s s. Is a worker running (`make worker`)?") % {"seconds": timeout})
+    raise CommandError(
+        _("Training did not finish within %(seconds)s s. Is a worker running (`make worker`)?")
+        % {"seconds": timeout}
+    )
