@@ -8,4 +8,5 @@ urlpatterns = [
     path("models/<int:pk>/", views.model_detail, name="model-detail"),
     path("models/<int:pk>/predict/", views.predict_all, name="predict-all"),
     path("review/", views.review_summary, name="review-summary"),
+    path("export/dataset.zip", views.export_download, name="export-dataset"),
 ]

@@ -1,8 +1,12 @@
 """Pages for model versions (training reports), predictions and the review summary."""
 
+import tempfile
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -10,6 +14,7 @@ from annotations import access
 from pannusmap.errors import UserError
 
 from . import actions
+from .export import export_dataset
 from .grading import grade_counts
 from .models import Grade, ModelVersion
 from .reports import fold_rows, report_tables
@@ -72,6 +77,17 @@ def predict_all(request, pk):
         request, _("Prediction of %(count)s series started.") % {"count": len(predictions)}
     )
     return redirect("model-detail", pk=pk)
+
+
+@login_required
+def export_download(request):
+    """Send the labelled dataset as a ZIP (admins only); it is built in a temporary file."""
+    access.require(access.is_admin(request.user))
+    handle = tempfile.NamedTemporaryFile(suffix=".zip")
+    export_dataset(handle.name)
+    handle.seek(0)
+    filename = f"pannusmap-dataset-{timezone.localtime():%Y%m%d-%H%M}.zip"
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")
 
 
 @login_required
