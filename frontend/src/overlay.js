@@ -5,9 +5,8 @@
 
 import { Enums as csEnums } from '@cornerstonejs/core';
 
-import { pixelToWorld } from './geometry.js';
-
 import { parseImageId } from './imageLoader.js';
+import { hexToRgb, paintOverlay, prepareOverlayCanvas } from './overlayCanvas.js';
 
 export const OVERLAY_MODES = ['off', 'synovitis', 'classes', 'probability'];
 
@@ -15,11 +14,6 @@ export const OVERLAY_MODES = ['off', 'synovitis', 'classes', 'probability'];
 const DONE = 'done';
 const SYNOVITIS = 'synovitis';
 const MAX_CACHED_SLICES = 64;
-
-function hexToRgb(hex) {
-  const value = Number.parseInt(hex.replace('#', ''), 16);
-  return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
-}
 
 /** Map probability p in 0..1 to a yellow-to-red ramp with alpha growing with p. */
 function probabilityColor(p) {
@@ -99,7 +93,7 @@ export class PredictionOverlay {
 
   async draw() {
     const generation = ++this.drawGeneration;
-    const context = this.prepareCanvas();
+    const context = prepareOverlayCanvas(this.canvas, this.viewer.element);
     const imageId = this.viewer.currentImageId();
     if (!context || this.mode === 'off' || !this.prediction || !imageId) {
       return;
@@ -115,26 +109,7 @@ export class PredictionOverlay {
     if (generation !== this.drawGeneration) {
       return;
     }
-    this.paint(context, imageId, rgba);
-  }
-
-  /** Size the canvas to the element and clear it; returns its 2-D context or null if hidden. */
-  prepareCanvas() {
-    const { clientWidth, clientHeight } = this.viewer.element;
-    if (!clientWidth || !clientHeight) {
-      return null;
-    }
-    const ratio = window.devicePixelRatio || 1;
-    const width = Math.round(clientWidth * ratio);
-    const height = Math.round(clientHeight * ratio);
-    if (this.canvas.width !== width || this.canvas.height !== height) {
-      this.canvas.width = width;
-      this.canvas.height = height;
-    }
-    const context = this.canvas.getContext('2d');
-    context.setTransform(1, 0, 0, 1, 0, 0);
-    context.clearRect(0, 0, width, height);
-    return context;
+    paintOverlay(context, this.viewer, imageId, rgba, this.opacity);
   }
 
   async colourise(slice) {
@@ -167,32 +142,5 @@ export class PredictionOverlay {
       palette.push(shown ? [...hexToRgb(hex), 255] : null);
     }
     return palette;
-  }
-
-  /** Draw the image-sized RGBA map with the viewport's current image-to-canvas transform. */
-  paint(context, imageId, rgba) {
-    const [, , rows, columns] = this.series.shape;
-    const bitmap = document.createElement('canvas');
-    bitmap.width = columns;
-    bitmap.height = rows;
-    bitmap.getContext('2d').putImageData(rgba, 0, 0);
-
-    // Outer pixel edges: pixel centres sit at integers, so the image spans -0.5 .. n - 0.5.
-    const toCanvas = (column, row) => this.viewer.worldToCanvas(pixelToWorld(imageId, [column, row]));
-    const origin = toCanvas(-0.5, -0.5);
-    const right = toCanvas(columns - 0.5, -0.5);
-    const down = toCanvas(-0.5, rows - 0.5);
-    const ratio = window.devicePixelRatio || 1;
-    context.setTransform(
-      (ratio * (right[0] - origin[0])) / columns,
-      (ratio * (right[1] - origin[1])) / columns,
-      (ratio * (down[0] - origin[0])) / rows,
-      (ratio * (down[1] - origin[1])) / rows,
-      ratio * origin[0],
-      ratio * origin[1],
-    );
-    context.imageSmoothingEnabled = false;
-    context.globalAlpha = this.opacity;
-    context.drawImage(bitmap, 0, 0);
   }
 }
