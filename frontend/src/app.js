@@ -1,18 +1,25 @@
-// ViewerApp wires the stack viewer, ROI and joint state, prediction overlay and TIC panel together.
+// ViewerApp wires the stack viewer, ROI and joint state, prediction overlay, TIC analysis and TIC
+// panel together.
 
 import { Enums as csEnums, eventTarget } from '@cornerstonejs/core';
 
+import { AnalysisSource } from './analysis.js';
+import { AnalysisForm } from './analysisForm.js';
+import { AnalysisOverlay, NO_LAYER } from './analysisOverlay.js';
+import { AnalysisPanel, displayUnit, layerName, shapeTypeName } from './analysisPanel.js';
+import { AnalysisResults } from './analysisResults.js';
 import { ApiClient } from './api.js';
 import { worldToPixel } from './geometry.js';
 import { formatNumber, t } from './i18n.js';
 import { JointManager } from './joints.js';
+import { JointTable } from './jointTable.js';
 import { bindKeyboard } from './keyboard.js';
 import { PredictionOverlay } from './overlay.js';
 import { bindPointer } from './pointer.js';
 import { renderRoiList } from './roiList.js';
 import { RoiManager } from './rois.js';
 import { StackViewer } from './stackViewer.js';
-import { TicPanel } from './ticPanel.js';
+import { TicPanel, weightedMeanCurve } from './ticPanel.js';
 import { buildLayout, el, showMessage } from './ui.js';
 
 export class ViewerApp {
@@ -30,6 +37,9 @@ export class ViewerApp {
     /** @type {Map<number, object>} ROI id -> loaded TIC of the selected ROIs */
     this.ticValues = new Map();
     this.lastOverlayMode = 'synovitis';
+    this.referenceRequest = 0;
+    this.referenceTimer = null;
+    this.analysisFormFilled = false;
   }
 
   /** Build the page and load everything; the root's `data-state` becomes 'ready' or 'error'. */
@@ -118,10 +128,14 @@ export class ViewerApp {
       source.on('error', (action, error) => this.reportError(action, error));
       source.start();
     }
-    this.rois.on('change', () => this.renderRoiList());
+    this.rois.on('change', () => {
+      this.renderRoiList();
+      this.scheduleReference();
+    });
     this.rois.on('selection', (selected) => this.showTics(selected));
     this.overlay.on('error', (action, error) => this.reportError(action, error));
     this.overlay.attach();
+    this.createAnalysisViews();
   }
 
   async loadAnnotations() {
@@ -129,6 +143,7 @@ export class ViewerApp {
       this.rois.load().catch((error) => this.reportError('actionLoadRois', error)),
       this.joints.load().catch((error) => this.reportError('actionLoadJoints', error)),
       this.loadPrediction(),
+      this.analysis.load(),
     ];
     await Promise.all(tasks);
   }
@@ -145,6 +160,129 @@ export class ViewerApp {
     } catch (error) {
       this.parts.overlaySelect.disabled = true;
       this.reportError('actionLoadPrediction', error);
+    }
+  }
+
+  // ---- TIC analysis ------------------------------------------------------------------------------
+
+  createAnalysisViews() {
+    const { parts, series } = this;
+    this.analysis = new AnalysisSource(this.client, series);
+    this.analysisOverlay = new AnalysisOverlay({
+      source: this.analysis,
+      viewer: this.viewer,
+      series,
+      maskColors: {
+        arterial_mask: this.labels.get('artery')?.color ?? '#ff3030',
+        synovitis: this.labels.get('synovitis')?.color ?? '#ff00ff',
+      },
+    });
+    this.analysisOverlay.attach(this.overlay.canvas);
+    this.analysisOverlay.on('error', (action, error) => this.reportError(action, error));
+    this.analysisPanel = new AnalysisPanel(this.analysis, this.analysisOverlay, (name) =>
+      this.onLayerChosen(name),
+    );
+    this.analysisResults = new AnalysisResults(series);
+    this.analysisForm = new AnalysisForm(series.shape[0], (parameters) => this.recompute(parameters));
+    this.jointTable = new JointTable((summary) => this.showJoint(summary));
+
+    parts.analysisBox.append(
+      this.analysisPanel.element,
+      this.analysisResults.element,
+      this.analysisForm.element,
+    );
+    parts.jointTableBox.append(this.jointTable.element);
+
+    this.analysis.on('change', (current, previous) => this.onAnalysisChange(current, previous));
+    this.analysis.on('error', (action, error) => this.reportError(action, error));
+    if (!series.can_annotate && !series.can_review) {
+      this.analysisForm.button.disabled = true;
+      this.analysisForm.button.title = t('recomputeNotAllowed');
+    }
+  }
+
+  onAnalysisChange(current, previous) {
+    this.analysisPanel.update();
+    this.analysisResults.show(current);
+    if (!this.analysisFormFilled || current?.id !== previous?.id) {
+      this.analysisFormFilled = true;
+      this.analysisForm.fill(current?.parameters ?? this.analysis.latest()?.parameters ?? {});
+      this.jointTable.show(current?.results?.joints);
+    }
+    this.root.dataset.analysis = current ? String(current.id) : '';
+    this.root.dataset.analysisStatus = this.analysis.latest()?.status ?? 'none';
+  }
+
+  async recompute(parameters) {
+    const analysis = await this.analysis.recompute(parameters);
+    this.setStatus(analysis.status === 'done' ? 'analysisExists' : 'analysisRequested', { id: analysis.id });
+  }
+
+  /** Only one overlay is drawn at a time: an analysis layer turns the prediction overlay off. */
+  onLayerChosen(name) {
+    if (name !== NO_LAYER && this.overlay.mode !== 'off') {
+      this.setOverlayMode('off');
+      this.setStatus('overlaySwitched', { name: t('overlay') });
+    }
+    this.viewer.element.focus();
+  }
+
+  async showJoint(summary) {
+    const joint = this.joints.joints.find((item) => item.id === summary.joint_id);
+    if (joint) {
+      this.viewer.setSlice(joint.slice_start);
+    }
+    try {
+      const tic = await this.client.getJson(`joints/${summary.joint_id}/curve/`);
+      this.tic.setJointCurve({ name: t('jointCurve', { name: summary.name, side: summary.side }), tic });
+    } catch (error) {
+      this.reportError('actionLoadJointCurve', error);
+    }
+  }
+
+  /** Describe one pixel's shape type and map values; '' without a finished analysis. */
+  async describePixel(slice, row, column) {
+    let pixel;
+    try {
+      pixel = await this.analysis.pixelValues(slice, row, column);
+    } catch (error) {
+      this.reportError('actionLoadLayer', error);
+      return '';
+    }
+    if (!pixel) {
+      return '';
+    }
+    const legend = this.analysis.layer('shape_types')?.legend ?? [];
+    const parts = [t('probeShapeType', { name: shapeTypeName(pixel.shapeType, legend) })];
+    for (const { name, unit, value } of pixel.values) {
+      const text = Number.isFinite(value) ? formatNumber(value, name === 'ser' ? 2 : 1) : '–';
+      parts.push(`${layerName(name)} ${text}${displayUnit(unit) ? ` ${displayUnit(unit)}` : ''}`);
+    }
+    return parts.join(' · ');
+  }
+
+  // ---- muscle reference curve ------------------------------------------------------------------
+
+  scheduleReference() {
+    clearTimeout(this.referenceTimer);
+    this.referenceTimer = setTimeout(() => this.loadReference(), 300);
+  }
+
+  /** Mean TIC of the muscle ROIs: the user's own when annotating, everyone's when reviewing. */
+  async loadReference() {
+    const own = this.options.mode !== 'review';
+    const request = ++this.referenceRequest;
+    try {
+      const rois = await this.client.getJson(`series/${this.series.id}/rois/${own ? '?author=me' : ''}`);
+      const muscles = rois.filter((roi) => roi.label === 'muscle');
+      const tics = await Promise.all(muscles.map((roi) => this.fetchTic(roi)));
+      if (request !== this.referenceRequest) {
+        return;
+      }
+      const reference = weightedMeanCurve(tics);
+      this.tic.setReference(reference, reference ? '' : t(own ? 'referenceNoneOwn' : 'referenceNoneAll'));
+    } catch (error) {
+      this.reportError('actionLoadReference', error);
     }
   }
 
@@ -309,9 +447,10 @@ export class ViewerApp {
     }
     const slice = this.viewer.slice;
     const query = new URLSearchParams({ slice, row, column });
+    const details = this.describePixel(slice, row, column);
     try {
       const curve = await this.client.getJson(`series/${this.series.id}/curve/?${query}`);
-      this.tic.addProbe({ slice, row, column, curve });
+      this.tic.addProbe({ slice, row, column, curve, details: await details });
     } catch (error) {
       this.reportError('actionLoadCurve', error);
     }
@@ -344,6 +483,10 @@ export class ViewerApp {
     }
     this.parts.overlaySelect.value = mode;
     this.overlay.setMode(mode);
+    if (mode !== 'off' && this.analysisOverlay.layerName !== NO_LAYER) {
+      this.analysisPanel.setLayer(NO_LAYER);
+      this.setStatus('overlaySwitched', { name: t('analysisPanel') });
+    }
   }
 
   toggleOverlay() {
@@ -396,6 +539,9 @@ export class ViewerApp {
     parts.undoButton.addEventListener('click', () => this.rois.undo());
     parts.sdToggle.addEventListener('change', () => this.tic.setShowSd(parts.sdToggle.checked));
     parts.clearProbesButton.addEventListener('click', () => this.tic.clearProbes());
+    parts.referenceToggle.addEventListener('change', () =>
+      this.tic.setShowReference(parts.referenceToggle.checked),
+    );
     parts.csvButton.addEventListener('click', () =>
       this.tic.downloadCsv(`series-${this.series.id}-tic.csv`),
     );

@@ -1,4 +1,5 @@
-// TIC panel: uPlot chart of the selected ROIs' mean curves and of probed pixels, plus CSV export.
+// TIC panel: uPlot chart of the selected ROIs' mean curves, of probed pixels, of a joint region's
+// mean and of the muscle reference curve, plus CSV export.
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -8,6 +9,8 @@ import { formatNumber, t } from './i18n.js';
 const PROBE_COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4'];
 const MAX_PROBES = PROBE_COLORS.length;
 const CHART_HEIGHT = 240;
+const REFERENCE_COLOR = '#c8c8c8';
+const JOINT_COLOR = '#4fc3f7';
 
 function fadeColor(hex, alpha) {
   const value = Number.parseInt(hex.replace('#', ''), 16);
@@ -18,6 +21,36 @@ function fadeColor(hex, alpha) {
 function csvField(value) {
   const text = String(value);
   return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** Build one line of the stats list: a colour swatch and a text. */
+function statLine(color, text, className = '') {
+  const item = document.createElement('li');
+  if (className) {
+    item.className = className;
+  }
+  const swatch = document.createElement('span');
+  swatch.className = 'pm-swatch';
+  swatch.style.background = color;
+  item.append(swatch, text);
+  return item;
+}
+
+/**
+ * Average ROI TICs weighted by pixel count, which gives the mean over all their pixels.
+ * @param {object[]} tics from /api/rois/{id}/tic/, all with the same times
+ * @returns {{times_s, mean, pixel_count, roi_count, unit}|null} null when no ROI has pixels
+ */
+export function weightedMeanCurve(tics) {
+  const used = tics.filter((tic) => tic.pixel_count > 0);
+  const total = used.reduce((sum, tic) => sum + tic.pixel_count, 0);
+  if (!total) {
+    return null;
+  }
+  const mean = used[0].mean.map((_, phase) =>
+    used.reduce((sum, tic) => sum + tic.mean[phase] * tic.pixel_count, 0) / total,
+  );
+  return { times_s: used[0].times_s, mean, pixel_count: total, roi_count: used.length, unit: used[0].unit };
 }
 
 export class TicPanel {
@@ -33,6 +66,12 @@ export class TicPanel {
     this.unit = series.unit || 'modality units';
     this.roiCurves = [];
     this.probeCurves = [];
+    /** Pixel-count-weighted mean of the muscle ROIs: {times_s, mean, pixel_count, roi_count}, or null. */
+    this.reference = null;
+    this.referenceNote = '';
+    this.showReference = true;
+    /** Mean curve of one joint region: {name, tic} with tic from /api/joints/{id}/curve/, or null. */
+    this.jointCurve = null;
     this.showSd = false;
     this.currentPhase = 0;
     this.chart = null;
@@ -45,13 +84,15 @@ export class TicPanel {
     this.rebuild();
   }
 
-  addProbe({ slice, row, column, curve }) {
+  /** @param {{slice, row, column, curve, details?: string}} probe `details` describes the pixel's analysis values */
+  addProbe({ slice, row, column, curve, details = '' }) {
     const color = PROBE_COLORS[this.probeCurves.length % PROBE_COLORS.length];
     this.probeCurves.push({
       name: t('probeCurve', { slice: slice + 1, row, column }),
       color,
       times: curve.times_s,
       values: curve.values,
+      details,
     });
     if (this.probeCurves.length > MAX_PROBES) {
       this.probeCurves.shift();
@@ -62,6 +103,27 @@ export class TicPanel {
   clearProbes() {
     this.probeCurves = [];
     this.rebuild();
+  }
+
+  /** @param {object|null} reference see `this.reference`; `note` explains a missing curve */
+  setReference(reference, note = '') {
+    this.reference = reference;
+    this.referenceNote = note;
+    this.rebuild();
+  }
+
+  setShowReference(show) {
+    this.showReference = show;
+    this.rebuild();
+  }
+
+  setJointCurve(jointCurve) {
+    this.jointCurve = jointCurve;
+    this.rebuild();
+  }
+
+  shownReference() {
+    return this.showReference ? this.reference : null;
   }
 
   setShowSd(show) {
@@ -75,11 +137,19 @@ export class TicPanel {
   }
 
   hasCurves() {
-    return this.roiCurves.length + this.probeCurves.length > 0;
+    const extra = Number(Boolean(this.shownReference())) + Number(Boolean(this.jointCurve));
+    return this.roiCurves.length + this.probeCurves.length + extra > 0;
+  }
+
+  /** Mean curves with optional SD: the selected ROIs, then the joint region. */
+  meanCurves() {
+    return this.jointCurve
+      ? [...this.roiCurves, { name: this.jointCurve.name, color: JOINT_COLOR, tic: this.jointCurve.tic }]
+      : this.roiCurves;
   }
 
   times() {
-    return this.roiCurves[0]?.tic.times_s ?? this.probeCurves[0]?.times ?? this.series.phase_times_s;
+    return this.meanCurves()[0]?.tic.times_s ?? this.probeCurves[0]?.times ?? this.series.phase_times_s;
   }
 
   /** uPlot data columns and series options, in the same order. */
@@ -87,7 +157,7 @@ export class TicPanel {
     const data = [this.times()];
     const series = [{ label: t('axisTime') }];
     const bands = [];
-    for (const curve of this.roiCurves) {
+    for (const curve of this.meanCurves()) {
       data.push(curve.tic.mean);
       series.push({ label: curve.name, stroke: curve.color, width: 2 });
       if (this.showSd && curve.tic.sd) {
@@ -103,6 +173,11 @@ export class TicPanel {
     for (const curve of this.probeCurves) {
       data.push(curve.values);
       series.push({ label: curve.name, stroke: curve.color, width: 1.5, dash: [6, 3] });
+    }
+    const reference = this.shownReference();
+    if (reference) {
+      data.push(reference.mean);
+      series.push({ label: t('referenceCurve'), stroke: REFERENCE_COLOR, width: 2, dash: [10, 5] });
     }
     return { data, series, bands };
   }
@@ -162,16 +237,34 @@ export class TicPanel {
 
   renderStats() {
     const lines = this.roiCurves.map((curve) => {
-      const item = document.createElement('li');
-      const swatch = document.createElement('span');
-      swatch.className = 'pm-swatch';
-      swatch.style.background = curve.color;
       const pixels = t('pixelCount', { n: curve.tic.pixel_count });
       const area = t('area', { area: formatNumber(curve.tic.area_mm2, 1) });
-      item.append(swatch, `${curve.name}: ${pixels} · ${area}`);
-      return item;
+      return statLine(curve.color, `${curve.name}: ${pixels} · ${area}`);
     });
+    if (this.jointCurve) {
+      const { tic, name } = this.jointCurve;
+      const volume = t('volume', { volume: formatNumber(tic.volume_mm3, 0) });
+      lines.push(statLine(JOINT_COLOR, `${name}: ${t('voxelCount', { n: formatNumber(tic.voxel_count, 0) })} · ${volume}`));
+    }
+    for (const curve of this.probeCurves) {
+      if (curve.details) {
+        lines.push(statLine(curve.color, `${curve.name}: ${curve.details}`, 'pm-probe-info'));
+      }
+    }
+    if (this.showReference && (this.reference || this.referenceNote)) {
+      lines.push(this.referenceLine());
+    }
     this.statsElement.replaceChildren(...lines);
+  }
+
+  referenceLine() {
+    const reference = this.reference;
+    if (!reference) {
+      return statLine(REFERENCE_COLOR, this.referenceNote, 'pm-reference-info');
+    }
+    const pixels = t('pixelCount', { n: reference.pixel_count });
+    const text = t('referenceSummary', { n: reference.roi_count, pixels });
+    return statLine(REFERENCE_COLOR, text, 'pm-reference-info');
   }
 
   resize() {
@@ -185,7 +278,7 @@ export class TicPanel {
     const times = this.times();
     const header = [t('csvTime')];
     const columns = [];
-    for (const curve of this.roiCurves) {
+    for (const curve of this.meanCurves()) {
       header.push(`${curve.name} mean (${this.unit})`);
       columns.push(curve.tic.mean);
       if (curve.tic.sd) {
@@ -196,6 +289,11 @@ export class TicPanel {
     for (const curve of this.probeCurves) {
       header.push(`${curve.name} (${this.unit})`);
       columns.push(curve.values);
+    }
+    const reference = this.shownReference();
+    if (reference) {
+      header.push(`${t('referenceCurve')} mean (${this.unit})`);
+      columns.push(reference.mean);
     }
     const rows = [header.map(csvField).join(',')];
     times.forEach((time, index) => {

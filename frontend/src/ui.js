@@ -120,6 +120,9 @@ function buildSidePanel(parts) {
     { type: 'button', title: t('clearProbesTitle') },
     t('clearProbes'),
   );
+  parts.referenceToggle = el('input', { type: 'checkbox', checked: true });
+  parts.analysisBox = el('div', { class: 'pm-analysis-box' });
+  parts.jointTableBox = el('div', { class: 'pm-joint-box' });
   return el(
     'aside',
     { class: 'pm-side' },
@@ -140,10 +143,13 @@ function buildSidePanel(parts) {
         'div',
         { class: 'pm-buttons' },
         el('label', { title: t('showSdTitle') }, parts.sdToggle, ` ${t('showSd')}`),
+        el('label', { title: t('referenceToggleTitle') }, parts.referenceToggle, ` ${t('referenceToggle')}`),
         parts.csvButton,
         parts.clearProbesButton,
       ),
     ),
+    el('section', { class: 'pm-analysis' }, el('h2', {}, t('analysisPanel')), parts.analysisBox),
+    el('section', { class: 'pm-joints' }, el('h2', {}, t('jointTablePanel')), parts.jointTableBox),
   );
 }
 
