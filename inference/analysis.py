@@ -52,8 +52,13 @@ def normalise_parameters(raw):
     result = {}
     for group, params_class in PARAMETER_GROUPS.items():
         values = raw.get(group, {})
+        if not isinstance(values, dict):
+            raise UserError(
+                _("Analysis parameters %(group)s must be a JSON object.") % {"group": group},
+                code="invalid_parameters",
+            )
         try:
-            result[group] = dataclasses.asdict(params_class(**values))
+            result[group] = dataclasses.asdict(params_class(**coerce_numbers(params_class, values)))
         except (TypeError, ValueError) as error:
             raise UserError(
                 _("Invalid %(group)s parameters: %(error)s") % {"group": group, "error": error},
@@ -72,6 +77,23 @@ def normalise_parameters(raw):
         result[name] = value
     result["motion_correction"] = bool(raw.get("motion_correction", False))
     return result
+
+
+def coerce_numbers(params_class, values):
+    """Turn whole numbers into floats where the field's default is a float.
+
+    JSON from a browser cannot tell 90 from 90.0, and without this the same settings would
+    hash differently and be computed twice.
+    """
+    defaults = {field.name: field.default for field in dataclasses.fields(params_class)}
+    return {
+        name: float(value)
+        if isinstance(defaults.get(name), float)
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        else value
+        for name, value in values.items()
+    }
 
 
 def parameters_hash(parameters):
@@ -224,6 +246,8 @@ def joint_summaries(series, tic, synovitis, arteries):
                 "joint_id": joint.pk,
                 "name": joint.name,
                 "side": joint.side,
+                "slice_start": joint.slice_start,
+                "slice_end": joint.slice_end,
                 **{key: _json_number(value) for key, value in dataclasses.asdict(summary).items()},
             }
         )

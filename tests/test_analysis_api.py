@@ -25,7 +25,10 @@ def analysed(transactional_db, reference_data, phantom_cohort, annotator_a, work
 def test_import_queues_default_analysis(analysed):
     analysis = TicAnalysis.objects.get(series=analysed)
     assert analysis.status == JobStatus.DONE, analysis.error
-    assert analysis.results["baseline_phases"] == 2
+    # The phantom's bolus is injected at 30 s (start of phase 3) and reaches the hand within
+    # one 15 s phase interval.
+    assert 30.0 <= analysis.results["arrival_time_s"] <= 45.0
+    assert analysis.results["baseline_phases"] == analysis.results["arrival_phase"]
     assert analysis.parameters["shape"]["plateau_band"] == 0.10
 
 
@@ -118,3 +121,10 @@ def test_joint_curve_reports_volume(phantom_series, annotator_a):
         200 * row_spacing * column_spacing * phantom_series.slice_spacing_mm
     )
     assert len(body["mean"]) == phantom_series.phases
+
+
+@pytest.mark.django_db
+def test_whole_numbers_hash_like_floats(phantom_series):
+    first = request_analysis(phantom_series, {"shape": {"early_window_s": 90}})
+    second = request_analysis(phantom_series, {"shape": {"early_window_s": 90.0}})
+    assert first.pk == second.pk
