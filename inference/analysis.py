@@ -1,7 +1,7 @@
 """TIC analysis of a stored series: maps, shape types, arterial mask and per-joint summaries.
 
-The parameters arrive as a JSON object from the API or the viewer; they are checked by building
-the engine's parameter dataclasses, so an unknown or invalid field is rejected with its name
+The parameters arrive as a JSON object from the API or the viewer. Building the engine's
+parameter dataclasses checks them, so an unknown or invalid field is rejected with its name
 before anything is queued. Results are stored with the parameters and the code version.
 """
 

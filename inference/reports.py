@@ -29,7 +29,7 @@ def report_tables(report, classes):
 
 
 def fold_rows(report):
-    """One row per cross-validation fold: test subjects, TIC counts and accuracies (%)."""
+    """Return one row per cross-validation fold: test subjects, TIC counts and accuracies (%)."""
     return [
         {
             "fold": fold["fold"],
