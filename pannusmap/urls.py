@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("annotations.api.urls")),
     path("api/", include("inference.api_urls")),
+    path("dicomweb/", include("annotations.dicomweb.urls")),
     path("", include("annotations.urls")),
     path("", include("inference.urls")),
 ]
