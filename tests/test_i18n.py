@@ -132,3 +132,23 @@ def test_label_names_in_japanese(client_a):
     names = {label["name"]: label["display_name"] for label in response.json()}
     assert names["synovitis"] == "滑膜炎"
     assert names["muscle"] == "筋肉"
+
+
+def test_layer_catalogue_in_japanese():
+    from inference.api_analysis import translated_catalogue
+    from inference.shapes import FAST_WASHOUT
+
+    with translation.override("en"):
+        english = {layer["name"]: layer for layer in translated_catalogue()}
+    with translation.override("ja"):
+        japanese = {layer["name"]: layer for layer in translated_catalogue()}
+
+    legend = {entry["value"]: entry["name"] for entry in japanese["shape_types"]["legend"]}
+    assert legend[FAST_WASHOUT] == "急速・ウォッシュアウト型"
+    english_names = {entry["name"] for entry in english["shape_types"]["legend"]}
+    assert english_names.isdisjoint(legend.values())
+    untranslated = [
+        name for name, layer in japanese.items()
+        if "description" in layer and layer["description"] == english[name]["description"]
+    ]
+    assert untranslated == []
