@@ -6,11 +6,11 @@ a float32 array of shape (N, C * G): C channels, each G grid points long.
 
 Channels:
 - ``"zscore"``: the normalised curve z-scored per TIC (zero mean, unit SD over the grid).
-  This keeps only the shape, as in the 2024 Hokkaido 1-D CNN pipeline (Jpn J Radiol
-  2024;42:1187).
-- ``"enhancement"``: the normalised curve itself, clipped to ``enhancement_clip``. It keeps
-  the amplitude that the z-score removes, so a flat, noisy TIC (bone) and a slowly rising
-  one (muscle) do not look alike.
+  It keeps only the shape, like the per-TIC z-scoring of the Hokkaido group's 1-D CNN
+  (Jpn J Radiol 2024;42:1187-97).
+- ``"enhancement"``: the normalised curve itself, clipped to ``enhancement_clip``. The
+  z-score stretches a flat, noisy TIC (bone) to unit SD, so this channel keeps the amount
+  of enhancement that the shape alone hides.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ _FLAT_SD = 1e-6
 class FeatureSpec:
     """Recipe that turns raw TICs into classifier inputs.
 
-    grid_s: increasing sample times in seconds from the first phase. Values past the last
-        phase of a series hold the last phase's value, and values before the first phase hold
-        the first value, so data after the grid's end is not used.
+    grid_s: increasing sample times in seconds from the first phase. Grid times after a
+        series' last phase take the last phase's value, and times before its first phase take
+        the first value. Phases after the grid's last time are not used.
     normalisation: ``"relative"`` converts S to (S - S0) / S0, with S0 the mean of the
         baseline phases. ``"none"`` keeps modality units (for subtraction series, where S0 is
         near zero).
@@ -95,20 +95,28 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, values: dict) -> FeatureSpec:
-        return cls(
-            grid_s=tuple(float(t) for t in values["grid_s"]),
-            normalisation=values["normalisation"],
-            channels=tuple(values["channels"]),
-            baseline_phases=int(values["baseline_phases"]),
-            enhancement_clip=tuple(float(v) for v in values["enhancement_clip"]),
-        )
+        """Build a spec from ``to_dict`` output; missing keys take their defaults."""
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(
+                f"Unknown feature spec fields {unknown}; valid: "
+                f"{', '.join(f.name for f in dataclasses.fields(cls))}."
+            )
+        converters = {
+            "grid_s": lambda v: tuple(float(t) for t in v),
+            "normalisation": str,
+            "channels": tuple,
+            "baseline_phases": int,
+            "enhancement_clip": lambda v: tuple(float(limit) for limit in v),
+        }
+        return cls(**{name: converters[name](value) for name, value in values.items()})
 
 
 def interpolation_matrix(times_s: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
     """Return W, float64 (P, G), such that ``curves (N, P) @ W`` resamples curves onto the grid.
 
-    Linear interpolation between phases; grid times outside [times_s[0], times_s[-1]] hold the
-    nearest end value.
+    It interpolates linearly between phases. Grid times outside [times_s[0], times_s[-1]] take
+    the nearest end value.
     """
     times = np.asarray(times_s, dtype=np.float64)
     identity = np.eye(times.size)
@@ -129,7 +137,7 @@ def tic_features(
     Returns float32 (N, C * G), channel-major (see the module docstring).
     """
     spec = spec or FeatureSpec()
-    # float32 halves the memory traffic; int16/uint16 signal converts exactly.
+    # float32 halves the memory traffic, and int16 or uint16 signal converts to it exactly.
     curves = np.asarray(tics, dtype=np.float32)
     times = _validated_times(times_s, curves)
     n_baseline = spec.baseline_phases if baseline_phases is None else baseline_phases
@@ -199,11 +207,11 @@ def render_tic_images(
     """Draw each curve as a black polyline on a white square canvas ("TIC shape image").
 
     curves: (N, G) z-scored TICs (the ``"zscore"`` channel). Point k sits at column
-        k * (size - 1) / (G - 1); a value v is clipped to [-value_limit, value_limit] and drawn
-        at row (value_limit - v) / (2 * value_limit) * (size - 1), so +value_limit is the top
-        row and a rising curve runs from lower left to upper right.
-    line_width: vertical thickness in pixels; a flat line covers exactly this many rows when
-        line_width is an integer.
+        k * (size - 1) / (G - 1). A value v is clipped to [-value_limit, value_limit] and drawn
+        at row (value_limit - v) / (2 * value_limit) * (size - 1). So +value_limit is the top
+        row, and a rising curve runs from lower left to upper right.
+    line_width: vertical thickness in pixels. A flat line covers this many rows when
+        line_width is an integer, except on the top and bottom rows, where the canvas cuts it.
     Returns uint8 (N, size, size): 0 on the line, 255 elsewhere. No axes or text.
     """
     values = np.clip(np.asarray(curves, dtype=np.float64), -value_limit, value_limit)
@@ -222,7 +230,7 @@ def render_tic_images(
 def _column_row_ranges(rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the min and max row, each (N, size), that the polyline reaches in each column.
 
-    A piecewise-linear curve reaches its extremes over a column either at the column's edges
+    Over column c, a piecewise-linear curve has its extremes at the column's edges
     (x = c - 0.5 and c + 0.5) or at a vertex inside the column.
     """
     n_points = rows.shape[1]

@@ -29,7 +29,7 @@ class TicCnn1d(nn.Module):
     """Dilated causal 1-D convolutions, global mean and max pooling, then one linear layer.
 
     Input (B, in_channels * G) float32; output logits (B, n_classes). Each convolution pads
-    only on the left, so an output at time t sees only grid points up to t.
+    only on the left, so an output at time t depends only on grid points up to t.
     """
 
     def __init__(
@@ -85,10 +85,12 @@ class TicResNet1d(nn.Module):
 class TicImageResNet50(nn.Module):
     """MONAI ResNet-50 (2-D, 3 input channels) on TIC shape images rendered from the features.
 
-    The image is drawn from feature channel ``image_channel`` (normally the z-score channel)
-    with ``render_tic_images``: a 2 px black line on white, y = z-score clipped to [-3, 3].
-    The grey image is scaled to [0, 1] and repeated into 3 channels. Rendering runs in numpy
-    on the CPU without gradients; the features are inputs, so none are needed.
+    The image is drawn from feature channel ``image_channel`` (the z-score channel) with
+    ``render_tic_images``: a 2 px black line on white, y = z-score clipped to [-3, 3]. The
+    standardisation fitted in training leaves that channel unchanged up to rounding, because
+    every TIC in it already has mean 0 and SD 1. The grey image is scaled to [0, 1] and
+    repeated into 3 channels. Rendering runs in numpy on the CPU without gradients, which the
+    inputs do not need.
 
     conv1_t_stride defaults to 2, the usual ResNet-50 stem; MONAI's own default of 1 costs
     four times the compute at the same image size.

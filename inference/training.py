@@ -35,10 +35,11 @@ from inference.evaluation import binary_table, classification_table
 from inference.features import FeatureSpec, apply_normaliser, fit_normaliser, tic_features
 from inference.networks import build_network
 from inference.prediction import configure_malloc, predict_proba, usable_cores
+from inference.shapes import FAST_WASHOUT, ShapeParams, shape_types
 
 logger = logging.getLogger(__name__)
 
-# Fixed class order; a model's classes are the ones present in its training data, in this order.
+# A model's classes are the labels present in its training data, in this order.
 CLASS_ORDER = ("muscle", "bone", "synovitis", "artery", "vein", "other")
 SYNOVITIS = "synovitis"
 CLASS_WEIGHTINGS = ("balanced", "none")
@@ -66,8 +67,8 @@ class TrainConfig:
     threads: torch CPU threads during training; None uses every core this process may run on.
     hparams: extra keyword arguments for ``build_network`` (``in_channels`` is set from
         feature_spec).
-    shape_params: ``inference.shapes.ShapeParams`` for the rule-based baseline; None uses its
-        defaults.
+    shape_params: ``inference.shapes.ShapeParams`` (or a dict of its fields) for the
+        rule-based baseline; None uses its defaults.
     """
 
     architecture: str = "tic_cnn1d"
@@ -86,6 +87,9 @@ class TrainConfig:
     shape_params: object | None = None
 
     def __post_init__(self) -> None:
+        # Settings stored as JSON (a model version's hyper-parameters) arrive as plain dicts.
+        if isinstance(self.feature_spec, dict):
+            self.feature_spec = FeatureSpec.from_dict(self.feature_spec)
         if self.class_weighting not in CLASS_WEIGHTINGS:
             raise ValueError(
                 f"Invalid class_weighting {self.class_weighting!r}; valid choices: "
@@ -142,9 +146,9 @@ def train_and_evaluate(
 
     tics: (N, P) signal in modality units when all TICs share ``times_s`` (P,) seconds.
         When series differ, pass ``times_by_series`` (one (P_s,) array per series) and
-        ``series_index`` (N,) instead of times_s; TIC i then has P_s values for its series s,
-        given as a list of 1-D arrays or as rows of an (N, max P_s) array whose extra columns
-        are ignored.
+        ``series_index`` (N,) instead of times_s. TIC i of series s then has P_s values. The
+        TICs may be a list of 1-D arrays or the rows of an (N, max P_s) array, whose columns
+        after P_s are ignored (NaN padding is fine).
     labels: (N,) class names from CLASS_ORDER. subjects: (N,) subject pseudonyms.
     progress: called with (message, fraction done in [0, 1]).
 
@@ -213,6 +217,8 @@ def make_subject_folds(
         method = "stratified_group_kfold"
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     splits = list(splitter.split(np.zeros(len(targets)), targets, groups=subjects))
+    # StratifiedGroupKFold balances classes greedily and may leave a fold without subjects.
+    splits = [(train, test) for train, test in splits if len(test)]
     for train, test in splits:
         check_disjoint_subjects(subjects[train], subjects[test])
     return method, splits
@@ -280,13 +286,9 @@ def _tables(dataset: _Dataset, indices: np.ndarray, predicted: np.ndarray, class
     truth_positive = truth == synovitis
     tables["model_binary"] = binary_table(truth_positive, predicted == synovitis, SYNOVITIS)
     if dataset.shape_types is not None:
-        rule_positive = dataset.shape_types[indices] == SHAPE_TYPE_WASHOUT
+        rule_positive = dataset.shape_types[indices] == FAST_WASHOUT
         tables["baseline_binary"] = binary_table(truth_positive, rule_positive, SYNOVITIS)
     return tables
-
-
-# TIC shape type for fast enhancement followed by washout (the synovitis candidate).
-SHAPE_TYPE_WASHOUT = 4
 
 
 def _baseline_description(dataset: _Dataset) -> dict:
@@ -311,10 +313,7 @@ def _fit_model(
 ) -> nn.Module:
     """Train one network on standardised float32 (N, F) inputs and int64 (N,) targets."""
     torch.manual_seed(seed)
-    model = build_network(
-        config.architecture, inputs.shape[1], n_classes,
-        in_channels=config.feature_spec.n_channels, **config.hparams,
-    )
+    model = build_network(config.architecture, inputs.shape[1], n_classes, **network_hparams(config))
     loss_function = nn.CrossEntropyLoss(weight=_class_weights(targets, n_classes, config))
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -327,11 +326,15 @@ def _fit_model(
     noise_generator = np.random.default_rng(seed)
     x_all = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
     y_all = torch.from_numpy(targets.astype(np.int64))
+    # Batch normalisation (in the ResNets) cannot train on a batch of one sample.
+    min_batch = 2 if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()) else 1
 
     model.train()
     for epoch in range(config.epochs):
-        order = torch.randperm(len(targets), generator=order_generator)
-        for batch in order.split(config.batch_size):
+        losses = []
+        for batch in torch.randperm(len(targets), generator=order_generator).split(config.batch_size):
+            if len(batch) < min_batch:
+                continue
             x = x_all[batch]
             if config.augment_noise_sd > 0:
                 noise = noise_generator.standard_normal(x.shape, dtype=np.float32)
@@ -341,10 +344,26 @@ def _fit_model(
             loss.backward()
             optimiser.step()
             scheduler.step()
+            losses.append(loss.item())
         if progress:
-            progress(f"epoch {epoch + 1}/{config.epochs}, loss {loss.item():.4f}", (epoch + 1) / config.epochs)
+            mean_loss = f"{np.mean(losses):.4f}" if losses else "n/a"
+            progress(f"epoch {epoch + 1}/{config.epochs}, loss {mean_loss}", (epoch + 1) / config.epochs)
     model.eval()
     return model
+
+
+def network_hparams(config: TrainConfig) -> dict:
+    """Return the keyword arguments for ``build_network``: config.hparams plus the input layout.
+
+    ``in_channels`` comes from the feature spec. For resnet50_2d the image is drawn from the
+    z-score channel unless config.hparams names another ``image_channel``.
+    """
+    spec = config.feature_spec
+    hparams = {"in_channels": spec.n_channels}
+    if config.architecture == "resnet50_2d" and "zscore" in spec.channels:
+        hparams["image_channel"] = spec.channels.index("zscore")
+    hparams.update(config.hparams)
+    return _json_safe(hparams)
 
 
 def _class_weights(targets: np.ndarray, n_classes: int, config: TrainConfig) -> torch.Tensor:
@@ -467,16 +486,20 @@ def _build_dataset(groups, labels, subjects, classes, config: TrainConfig) -> _D
 
 
 def _rule_based_types(groups, n: int, config: TrainConfig) -> tuple[np.ndarray | None, str | None]:
-    try:
-        from inference.shapes import ShapeParams, shape_types
-    except ImportError as error:
-        return None, f"Rule-based baseline unavailable: {error}"
+    """Return (shape types uint8 (N,), None), or (None, reason) when the rule cannot run."""
     params = config.shape_params or ShapeParams()
+    if isinstance(params, dict):
+        params = ShapeParams(**params)
     types = np.zeros(n, dtype=np.uint8)
     for positions, block, times in groups:
-        types[positions] = shape_types(
-            block.T, times, params=params, baseline_phases=config.feature_spec.baseline_phases
-        )
+        try:
+            types[positions] = shape_types(
+                block.T, times, params=params, baseline_phases=config.feature_spec.baseline_phases
+            )
+        except ValueError as error:
+            # The learned model can still be trained and evaluated without the baseline.
+            logger.warning("Rule-based TIC shape baseline failed: %s", error)
+            return None, f"The rule-based baseline failed: {error}"
     return types, None
 
 
@@ -488,7 +511,7 @@ def _metadata(config, classes, dataset: _Dataset, normaliser, report, state_dict
     return {
         "format_version": CHECKPOINT_FORMAT,
         "architecture": config.architecture,
-        "hparams": _json_safe({**config.hparams, "in_channels": spec.n_channels}),
+        "hparams": network_hparams(config),
         "n_inputs": spec.n_features,
         "classes": list(classes),
         "feature_spec": spec.to_dict(),
@@ -515,7 +538,9 @@ def _train_config_dict(config: TrainConfig) -> dict:
     }
     values["threads"] = config.threads or usable_cores()
     params = config.shape_params
-    values["shape_params"] = _json_safe(dataclasses.asdict(params)) if dataclasses.is_dataclass(params) else None
+    if dataclasses.is_dataclass(params):
+        params = dataclasses.asdict(params)
+    values["shape_params"] = _json_safe(params)
     return values
 
 

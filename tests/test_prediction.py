@@ -41,7 +41,7 @@ def synthetic_series(seed: int = 7):
 @pytest.fixture(scope="module")
 def model_and_metadata():
     tics, labels, subjects = analytic_cohort(n_subjects=3, per_class=150, seed=11)
-    config = TrainConfig(folds=0, epochs=8, batch_size=256)
+    config = TrainConfig(folds=0, epochs=8, batch_size=256, threads=1)
     result = train_and_evaluate(tics, labels, subjects, TIMES_15S, config)
     return result.model, result.metadata
 

@@ -28,13 +28,16 @@ from inference.training import (
     check_disjoint_subjects,
     load_checkpoint,
     make_subject_folds,
+    network_hparams,
     save_checkpoint,
     train_and_evaluate,
     weights_sha256,
 )
 
 TIMES_15S = np.arange(27) * 15.0
-FAST = dict(epochs=6, batch_size=256)
+# One thread keeps the tests' run time steady on a shared machine; a second OpenMP thread
+# that busy-waits for a busy core made training 10 times slower there.
+FAST = dict(epochs=6, batch_size=256, threads=1)
 
 
 def analytic_tics(name: str, n: int, times_s: np.ndarray, rng, s0: float = 500.0) -> np.ndarray:
@@ -272,7 +275,6 @@ def test_metadata_counts_per_subject(trained):
 
 
 def test_baseline_binary_reported(trained):
-    pytest.importorskip("inference.shapes", reason="the rule-based TIC shape types are missing")
     pooled = trained.report["pooled"]
     assert trained.report["baseline"]["available"]
     assert pooled["baseline_binary"]["n"] == pooled["model_binary"]["n"] == 1800
@@ -297,7 +299,7 @@ def test_cap_per_class_per_subject():
 def test_progress_reaches_one():
     tics, labels, subjects = analytic_cohort(n_subjects=2, per_class=10)
     fractions = []
-    config = TrainConfig(folds=2, epochs=2)
+    config = TrainConfig(folds=2, epochs=2, threads=1)
     train_and_evaluate(tics, labels, subjects, TIMES_15S, config, lambda _, f: fractions.append(f))
     assert fractions == sorted(fractions)
     assert fractions[-1] == 1.0
@@ -408,3 +410,58 @@ def test_dice_known_overlap():
 
 def test_dice_both_empty():
     assert dice(np.zeros(3, bool), np.zeros(3, bool)) == 1.0
+
+
+def test_config_accepts_json_settings():
+    config = TrainConfig(feature_spec={"channels": ["zscore"], "baseline_phases": 3})
+    assert config.feature_spec == FeatureSpec(channels=("zscore",), baseline_phases=3)
+
+
+def test_feature_spec_dict_round_trip():
+    spec = FeatureSpec(grid_s=(0.0, 10.0, 20.0), normalisation="none")
+    assert FeatureSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_nan_padded_series_train():
+    rng = np.random.default_rng(4)
+    coarse_times = np.arange(14) * 30.0
+    rows, labels, subjects, series = [], [], [], []
+    for subject in range(2):
+        for index, times in enumerate((TIMES_15S, coarse_times)):
+            for name in ("muscle", "synovitis"):
+                block = np.full((20, 27), np.nan)
+                block[:, : len(times)] = analytic_tics(name, 20, times, rng)
+                rows.append(block)
+                labels += [name] * 20
+                subjects += [f"S{subject}"] * 20
+                series += [index] * 20
+    result = train_and_evaluate(
+        np.concatenate(rows), labels, subjects, config=TrainConfig(folds=2, **FAST),
+        times_by_series=[TIMES_15S, coarse_times], series_index=series,
+    )
+    assert result.report["pooled"]["model"]["n"] == 160
+    assert np.isfinite(result.report["pooled"]["model"]["accuracy"])
+
+
+def test_resnet50_2d_trains_end_to_end():
+    tics, labels, subjects = analytic_cohort(n_subjects=2, per_class=8)
+    config = TrainConfig(
+        architecture="resnet50_2d", epochs=1, batch_size=16, folds=2, threads=1,
+        hparams={"image_size": 32},
+    )
+    result = train_and_evaluate(tics, labels, subjects, TIMES_15S, config)
+    assert result.report["pooled"]["model"]["n"] == 48
+    assert result.metadata["hparams"] == {"image_size": 32, "in_channels": 2, "image_channel": 0}
+
+
+def test_single_sample_batch_skipped():
+    tics, labels, subjects = analytic_cohort(n_subjects=2, per_class=3)
+    config = TrainConfig(architecture="resnet18_1d", epochs=1, batch_size=17, folds=0, threads=1)
+    result = train_and_evaluate(tics, labels, subjects, TIMES_15S, config)
+    assert result.metadata["n_tics"] == 18
+
+
+def test_image_drawn_from_zscore_channel():
+    spec = FeatureSpec(channels=("enhancement", "zscore"))
+    config = TrainConfig(architecture="resnet50_2d", feature_spec=spec)
+    assert network_hparams(config)["image_channel"] == 1
