@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from skimage.filters import threshold_otsu
 
 from inference.tic import (
     MAP_UNITS,
@@ -106,8 +107,9 @@ def estimate_noise_sd(
     `baseline_phases` phases is robust to pixels that move or enhance early. It is divided
     by the median of chi-square(nu) / nu (nu = baseline_phases - 1) so that it estimates the
     variance rather than its median. At most `max_pixels` pixels, evenly strided, are used.
-    Pixels with S0 <= 0 (zero padding) and non-finite values are left out. Returns 0.0 with
-    a single baseline phase.
+    Pixels with S0 <= 0 (zero padding) and non-finite values are left out, and so are the
+    dark pixels below Otsu's threshold of log S0 (see `_bright_pixels`). Returns 0.0 with a
+    single baseline phase.
     """
     dof = baseline_phases - 1
     if dof < 1:
@@ -115,12 +117,27 @@ def estimate_noise_sd(
     flat = volume.reshape(volume.shape[0], -1)
     stride = max(1, -(-flat.shape[1] // max_pixels))
     baseline = flat[:baseline_phases, ::stride].astype(np.float64)
-    usable = np.isfinite(baseline).all(axis=0) & (baseline.mean(axis=0) > 0)
+    s0 = baseline.mean(axis=0)
+    usable = np.isfinite(baseline).all(axis=0) & (s0 > 0)
     if not usable.any():
         return 0.0
+    usable[usable] = _bright_pixels(s0[usable])
     variances = baseline[:, usable].var(axis=0, ddof=1)
     median_ratio = stats.chi2.median(dof) / dof
     return float(np.sqrt(np.median(variances) / median_ratio))
+
+
+def _bright_pixels(s0: np.ndarray) -> np.ndarray:
+    """Mark the pixels above Otsu's threshold of log S0, or all of them if none is above.
+
+    Magnitude images have Rayleigh noise in air, whose SD is only 0.66 times the SD of the
+    Gaussian noise in tissue. Air fills most of a hand field of view, so the median over all
+    pixels would report the air SD, and the enhancement test (3 sigma) would then pass
+    noisy low-signal pixels. s0: float64 (n,) positive; returns bool (n,).
+    """
+    logarithm = np.log(s0)
+    bright = logarithm > threshold_otsu(logarithm)
+    return bright if bright.any() else np.ones_like(bright)
 
 
 def classify_shapes(
