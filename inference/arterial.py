@@ -2,9 +2,10 @@
 
 Arteries enhance first and wash out, so their TICs look like synovitis (type 4). The arterial
 phase is chosen by mutual information (MI) between a pre-contrast image and each phase,
-because the first arterial enhancement changes the joint histogram most. Pixels that are much
-brighter in that phase than the mean of the baseline phases form the arterial mask. The
-rules and thresholds below are our own defaults; see ArterialMaskParams.
+because the first arterial enhancement changes the joint histogram. Pixels that are much
+brighter in that phase than the mean of the baseline phases, and that are at or near their
+own peak there, form the arterial mask. The rules and thresholds below are our own defaults
+because the published method gives no algorithm; see ArterialMaskParams.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from skimage.filters import threshold_otsu
 from skimage.morphology import remove_small_objects
 
 from inference.shapes import FAST_WASHOUT, ShapeParams, shape_types
-from inference.tic import ArrivalParams, BolusArrival, resolve_arrival, validate_series
+from inference.tic import (
+    ArrivalParams,
+    BolusArrival,
+    arterial_reference_curve,
+    resolve_arrival,
+    validate_series,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,17 +47,31 @@ class ArterialMaskParams:
     bins: int = 64  # joint histogram bins per axis for MI
     # The largest one-step MI drop is searched at phases within this time after arrival.
     search_window_s: float = 60.0
+    # With limit_to_arterial_rise, the search is also limited to the arterial rise: from the
+    # first phase where the arterial reference curve (`inference.tic.arterial_reference_curve`)
+    # reaches arterial_rise_fraction of its peak enhancement, to its peak. Before that the
+    # arteries are barely enhanced. After the peak MI keeps falling as the tissues take up
+    # contrast, so over the whole window the largest drop can mark tissue enhancement, and
+    # the subtraction would then contain synovitis.
+    limit_to_arterial_rise: bool = True
+    arterial_rise_fraction: float = 0.8
     # "threshold" rule: first phase with MI < (1 - mi_drop_fraction) * MI of the last
     # baseline phase. "arrival" rule: the bolus arrival phase itself.
     mi_drop_fraction: float = 0.05
     rule: str = "largest_drop"  # one of PHASE_RULES
-    # "sd": D > mean + threshold_sd * SD of D in the body. "otsu": Otsu's threshold of D in
-    # the body. "arterial_fraction": D > arterial_fraction * the mean of the top
-    # arterial_top_fraction of D in the body, a level set by the arteries themselves.
-    threshold_method: str = "sd"
+    # "arterial_fraction": D > arterial_fraction * the mean of the top arterial_top_fraction
+    # of D in the body, a level set by the arteries themselves, so the threshold follows the
+    # arterial enhancement whatever the share of enhancing tissue. "sd": D > mean +
+    # threshold_sd * SD of D in the body; most of the hand does not enhance, so this level
+    # sits low and also takes in enhancing synovitis. "otsu": Otsu's threshold of D in the body.
+    threshold_method: str = "arterial_fraction"
     threshold_sd: float = 3.0
     arterial_fraction: float = 0.5
     arterial_top_fraction: float = 0.001
+    # Temporal criterion: a pixel is arterial only where D >= min_peak_ratio * (S_max - S0),
+    # that is where it is near its own peak in the arterial phase. Arteries peak there, while
+    # synovitis and veins peak later. 0 turns the criterion off.
+    min_peak_ratio: float = 0.5
     # Connected components with fewer voxels are dropped. Components are 3-D (26-connected),
     # so that an artery crossing the slices obliquely, 1-2 pixels per slice, is kept.
     min_component_voxels: int = 3
@@ -64,6 +85,10 @@ class ArterialMaskParams:
                 f"threshold_method={self.threshold_method!r} is invalid; choose one of "
                 f"{THRESHOLD_METHODS}."
             )
+        for name in ("arterial_rise_fraction", "min_peak_ratio", "arterial_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}={value!r} is invalid; use a value from 0 to 1.")
 
 
 @dataclass(frozen=True)
@@ -73,7 +98,9 @@ class ArterialMaskResult:
     mask, body_mask: bool (S, R, C). subtraction: float32 (S, R, C), the arterial phase minus
     the pre-contrast mean, in modality units. mutual_information: float64 (P,) in nats.
     rule: one of PHASE_RULES, or "override". threshold_phase is None when no phase
-    met the alternative rule. threshold: the D threshold in modality units.
+    met the alternative rule. threshold: the D threshold in modality units. rise_window:
+    the first and last phase of the arterial rise (see ArterialMaskParams), or None when
+    limit_to_arterial_rise is off.
     """
 
     mask: np.ndarray
@@ -86,6 +113,7 @@ class ArterialMaskResult:
     body_mask: np.ndarray
     subtraction: np.ndarray
     arrival: BolusArrival
+    rise_window: tuple[int, int] | None = None
 
 
 def compute_body_mask(image: np.ndarray) -> np.ndarray:
@@ -169,24 +197,54 @@ def mutual_information_reference(
     return reference, averaged
 
 
+def arterial_rise_window(
+    reference: np.ndarray, arrival: BolusArrival, fraction: float
+) -> tuple[int, int]:
+    """Return (first, last) phase of the arterial rise of a reference curve (P,).
+
+    The last phase is the reference's peak at or after arrival, the first the earliest
+    phase from arrival on where the reference reaches `fraction` of that peak's enhancement
+    over the baseline mean.
+    """
+    start = arrival.arrival_index
+    enhancement = reference[start:] - reference[: arrival.baseline_phases].mean()
+    peak = int(np.argmax(enhancement))
+    if enhancement[peak] <= 0:
+        return start, start
+    first = int(np.flatnonzero(enhancement >= fraction * enhancement[peak])[0])
+    return start + first, start + peak
+
+
 def choose_arterial_phase(
-    mi: np.ndarray, times_s: np.ndarray, arrival: BolusArrival, params: ArterialMaskParams
+    mi: np.ndarray,
+    times_s: np.ndarray,
+    arrival: BolusArrival,
+    params: ArterialMaskParams,
+    rise_window: tuple[int, int] | None = None,
 ) -> tuple[int, int | None]:
     """Return (largest-drop phase, threshold-rule phase) from the MI curve (P,).
 
     The largest-drop phase k maximises MI[k-1] - MI[k] over the phases from arrival to
-    arrival + search_window_s where MI[k-1] is defined. The threshold-rule phase is the first
-    post-contrast phase with MI below (1 - mi_drop_fraction) times the MI of the last baseline
-    phase, or None (also when that MI is undefined, with one baseline phase).
+    arrival + search_window_s where MI[k-1] is defined, and within `rise_window`
+    (first, last) when given. The threshold-rule phase is the first post-contrast phase with
+    MI below (1 - mi_drop_fraction) times the MI of the last baseline phase, or None (also
+    when that MI is undefined, with one baseline phase).
     """
     times = np.asarray(times_s, dtype=np.float64)
     first_defined = int(np.flatnonzero(np.isfinite(mi))[0])
     start = max(arrival.arrival_index, first_defined + 1)
     window_end = arrival.arrival_time_s + params.search_window_s + 1e-6
     stop = max(start + 1, int(np.searchsorted(times, window_end, side="right")))
+    fallback = arrival.arrival_index
+    if rise_window is not None:
+        start = max(start, rise_window[0])
+        stop = min(stop, rise_window[1] + 1)
+        fallback = rise_window[1]
     drops = mi[start - 1 : stop - 1] - mi[start:stop]
-    # A series too short to compare two defined MI values falls back to the arrival phase.
-    largest_drop = start + int(np.argmax(drops)) if drops.size else arrival.arrival_index
+    # Without two defined MI values in the window (a short series, or one baseline phase and
+    # an arterial peak at the arrival phase) the phase falls back to the arterial peak, or
+    # to the arrival phase without a rise window.
+    largest_drop = start + int(np.argmax(drops)) if drops.size else fallback
 
     baseline_level = mi[arrival.baseline_phases - 1]
     if not np.isfinite(baseline_level):
@@ -210,8 +268,8 @@ def arterial_mask(
 
     volume: (P, S, R, C) signal, ideally motion-corrected; times_s: (P,) seconds.
     `arterial_phase` overrides the MI choice. `body_mask` (bool (S, R, C)) defaults to
-    `compute_body_mask` of the pre-contrast mean. The mask is D > mean + threshold_sd * SD
-    of D inside the body (or another `threshold_method`), without components under
+    `compute_body_mask` of the pre-contrast mean. The mask is D above the threshold of
+    `threshold_method` and at least min_peak_ratio * (S_max - S0), without components under
     min_component_voxels voxels, dilated by dilation_px pixels in-plane.
     """
     times = validate_series(volume, times_s)
@@ -221,23 +279,33 @@ def arterial_mask(
     precontrast = volume[: arrival.baseline_phases].mean(axis=0, dtype=np.float32)
     body = compute_body_mask(precontrast) if body_mask is None else body_mask.astype(bool)
 
+    rise_window = None
+    if params.limit_to_arterial_rise:
+        reference = arterial_reference_curve(
+            volume, arrival.baseline_phases, arrival_params or ArrivalParams()
+        )
+        rise_window = arterial_rise_window(reference, arrival, params.arterial_rise_fraction)
     mi_reference, first_phase = mutual_information_reference(volume, arrival.baseline_phases)
     mi = mutual_information_curve(volume, mi_reference, body, params.bins, first_phase)
-    largest_drop, threshold_phase = choose_arterial_phase(mi, times, arrival, params)
+    largest_drop, threshold_phase = choose_arterial_phase(mi, times, arrival, params, rise_window)
     phase, rule = _pick_phase(
         largest_drop, threshold_phase, arrival.arrival_index, arterial_phase, params, volume
     )
     logger.info(
-        "Arterial phase %d (%s); largest MI drop at %d, threshold rule at %s.",
+        "Arterial phase %d (%s); largest MI drop at %d, threshold rule at %s, arterial rise %s.",
         phase,
         rule,
         largest_drop,
         threshold_phase,
+        rise_window,
     )
 
     subtraction = volume[phase].astype(np.float32) - precontrast
     threshold = _subtraction_threshold(subtraction[body], params)
-    mask = _clean_mask(subtraction > threshold, params)
+    candidates = subtraction > threshold
+    if params.min_peak_ratio > 0:
+        candidates &= _near_own_peak(volume, subtraction, precontrast, arrival, params)
+    mask = _clean_mask(candidates, params)
     return ArterialMaskResult(
         mask=mask,
         arterial_phase=phase,
@@ -249,7 +317,15 @@ def arterial_mask(
         body_mask=body,
         subtraction=subtraction,
         arrival=arrival,
+        rise_window=rise_window,
     )
+
+
+def _near_own_peak(volume, subtraction, precontrast, arrival, params) -> np.ndarray:
+    """Mark pixels whose D reaches min_peak_ratio of their own peak enhancement, bool (S, R, C)."""
+    peak = volume[arrival.arrival_index :].max(axis=0).astype(np.float32)
+    peak -= precontrast
+    return subtraction >= np.float32(params.min_peak_ratio) * peak
 
 
 def _pick_phase(

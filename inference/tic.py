@@ -230,6 +230,28 @@ def _select_reference_pixels(
     return largest, steepest
 
 
+def arterial_reference_curve(
+    volume: np.ndarray, baseline_phases: int, params: ArrivalParams = ArrivalParams()
+) -> np.ndarray:
+    """Return the mean curve of the steepest-rising pixels, float64 (P,).
+
+    These are the steepest-rise reference pixels of `detect_bolus_arrival`, with S0 taken
+    over the first `baseline_phases` phases. The first pass of the bolus gives arteries the
+    steepest rise, so the curve follows the arteries, while the pixels with the largest
+    enhancement can be tissue that keeps enhancing (as in a real prostate series).
+    volume: (P, ...) signal.
+    """
+    phases = volume.shape[0]
+    if not 1 <= baseline_phases < phases:
+        raise ValueError(
+            f"baseline_phases={baseline_phases} must be at least 1 and below the phase count "
+            f"{phases}."
+        )
+    flat = volume.reshape(phases, -1)
+    _, steepest = _select_reference_pixels(flat, baseline_phases, params)
+    return flat[:, steepest].astype(np.float64).mean(axis=1)
+
+
 def _top_indices(values: np.ndarray, count: int) -> np.ndarray:
     if count >= values.size:
         return np.arange(values.size)

@@ -11,6 +11,8 @@ from scipy import ndimage
 from inference.arterial import (
     ArterialMaskParams,
     arterial_mask,
+    arterial_rise_window,
+    choose_arterial_phase,
     mutual_information,
     rule_based_synovitis,
 )
@@ -29,6 +31,7 @@ from inference.tic import (
     MapParams,
     detect_bolus_arrival,
     quantitative_maps,
+    resolve_arrival,
 )
 
 EVEN_TIMES = np.arange(27) * 15.0
@@ -310,6 +313,18 @@ def test_noise_sd_estimate():
     assert estimate_noise_sd(curves, 1) == 0.0
 
 
+def test_noise_sd_ignores_rayleigh_air():
+    from inference.shapes import estimate_noise_sd
+
+    rng = np.random.default_rng(13)
+    # Three times more air than tissue, as in a hand field of view. Air alone has an SD of
+    # 0.66 sigma, which the median over all pixels would report.
+    air = np.abs(rng.normal(0, 20, (3, 30_000)) + 1j * rng.normal(0, 20, (3, 30_000)))
+    tissue = 600 + rng.normal(0, 20, (3, 10_000))
+    curves = np.concatenate([air, tissue], axis=1).astype(np.float32)
+    assert estimate_noise_sd(curves, 3) == pytest.approx(20.0, rel=0.05)
+
+
 def test_shape_legend_complete():
     assert sorted(SHAPE_NAMES) == list(range(6))
     assert sorted(SHAPE_COLORS) == list(range(6))
@@ -439,6 +454,53 @@ def test_arrival_fraction_option():
     assert result.arterial_phase == result.arrival.arrival_index
     assert result.mask[artery].mean() >= 0.95
     assert result.mask[synovitis].mean() <= 0.05
+
+
+def test_rise_window_from_reference():
+    reference = np.array([100, 100, 100, 150, 190, 200, 180, 170], dtype=float)
+    arrival = resolve_arrival(np.zeros((8, 1), np.float32), EVEN_TIMES[:8], 3)
+    # Enhancement 50, 90, 100, 80, 70: 80 % of the peak is first reached at phase 4.
+    assert arterial_rise_window(reference, arrival, 0.8) == (4, 5)
+    assert arterial_rise_window(reference, arrival, 0.4) == (3, 5)
+
+
+def test_largest_drop_within_rise_window():
+    mi = np.array([np.nan, np.nan, 1.0, 0.98, 0.97, 0.7, 0.65])
+    arrival = resolve_arrival(np.zeros((7, 1), np.float32), EVEN_TIMES[:7], 3)
+    params = ArterialMaskParams()
+    # Over the whole window the drop at phase 5 (tissue enhancing) is the largest.
+    assert choose_arterial_phase(mi, EVEN_TIMES[:7], arrival, params)[0] == 5
+    assert choose_arterial_phase(mi, EVEN_TIMES[:7], arrival, params, (3, 4))[0] == 3
+
+
+def test_late_peaking_tissue_not_arterial():
+    volume, artery, _ = arterial_phantom(np.random.default_rng(38))
+    # A bright region that is already well enhanced in the arterial phase but peaks later.
+    bright = np.zeros(volume.shape[1:], dtype=bool)
+    bright[:, 40:44, 20:24] = True
+    te = np.clip(EVEN_TIMES - ONSET_S, 0, None)
+    curve = 400 * (1 + 6 * (1 - np.exp(-0.02 * te)))
+    volume[:, bright] = curve[:, None].astype(np.float32)
+    kept = arterial_mask(volume, EVEN_TIMES)
+    without_criterion = arterial_mask(volume, EVEN_TIMES, ArterialMaskParams(min_peak_ratio=0))
+    assert kept.arterial_phase == without_criterion.arterial_phase
+    assert without_criterion.mask[bright].mean() >= 0.95
+    assert not kept.mask[bright].any()
+    assert kept.mask[artery].mean() >= 0.95
+
+
+def test_sd_threshold_option():
+    volume, artery, _ = arterial_phantom(np.random.default_rng(39))
+    result = arterial_mask(volume, EVEN_TIMES, ArterialMaskParams(threshold_method="sd"))
+    subtraction = result.subtraction[result.body_mask]
+    assert result.threshold == pytest.approx(subtraction.mean() + 3 * subtraction.std(), rel=1e-4)
+    assert result.mask[artery].mean() >= 0.95
+
+
+@pytest.mark.parametrize("name", ["arterial_rise_fraction", "min_peak_ratio", "arterial_fraction"])
+def test_fraction_out_of_range_rejected(name):
+    with pytest.raises(ValueError, match=name):
+        ArterialMaskParams(**{name: 1.5})
 
 
 def test_mi_flat_without_contrast():
