@@ -14,9 +14,10 @@ Geometry, time and units:
   what the DICOM headers report; they do not resize the hand.
 - Rows run from the fingers (row 0) to the forearm, columns from the thumb side to the
   little-finger side, slices from palmar (slice 0) to dorsal.
-- Phase k starts at k·Δt seconds. The bolus is injected at the start of phase 3 (index 2),
-  so phases 1–2 are baseline. Each phase shows the concentration averaged over its
-  acquisition window [k·Δt, (k+1)·Δt), a simple model of the temporal blurring of a 3D scan.
+- Phase k starts at k·Δt seconds and shows the concentrations at that moment, when a
+  centric phase-encoding order acquires the centre of k-space. The bolus is injected at the
+  start of phase 3 (index 2) and reaches the hand arteries 5–10 s later, so phases 1–3 are
+  baseline and phase 4 shows the arterial first pass.
 - Signal values are arbitrary units scaled so that muscle at baseline is about 300.
 
 The same ``(subject_id, seed, geometry)`` gives identical arrays in the same environment.
@@ -75,6 +76,11 @@ INJECTION_PHASE_INDEX = 2
 MUSCLE_BASELINE = 300.0
 VOXEL_AMPLITUDE_SD = 0.2
 SIMULATION_STEP_S = 0.5
+# Time within a phase at which the centre of k-space is acquired, as a fraction of the phase
+# interval. 0 models centric phase-encoding order, which dynamic 3D spoiled gradient-echo
+# protocols use so that each phase shows the contrast at its start time. 0.5 would model
+# sequential (linear) order.
+KSPACE_CENTRE_FRACTION = 0.0
 
 
 @dataclass(frozen=True)
@@ -188,13 +194,18 @@ def _subject_rngs(subject_id: str, seed: int) -> list[np.random.Generator]:
 # Base tissue properties at 3 T: T10 in ms, relative M0, Ktrans in min⁻¹, ve and vp as
 # fractions. Muscle uses a larger ve and smaller vp than the usual 0.10 / 0.015 so that its
 # curve keeps rising over 6.5 min at 15 s phases instead of peaking with the first pass.
+# Skin has slow uptake into a large ve and a small vp, so it enhances slowly and keeps
+# rising. With vp 0.02 its first-pass bump made noisy skin pixels look like washout.
+# Tendon and cortical bone have very short T2*, so at TE 2 ms they are nearly black on
+# gradient-echo images; M0 0.05 (the low end of the 0.05–0.1 range used for short-T2*
+# tissue) puts their baseline at about twice the noise SD.
 TISSUES = {
-    SKIN: {"t10_ms": 1000.0, "m0": 0.8, "ktrans_per_min": 0.05, "ve": 0.20, "vp": 0.02},
+    SKIN: {"t10_ms": 1000.0, "m0": 0.8, "ktrans_per_min": 0.04, "ve": 0.30, "vp": 0.01},
     FAT: {"t10_ms": 382.0, "m0": 1.2, "ktrans_per_min": 0.005, "ve": 0.05, "vp": 0.005},
     MUSCLE: {"t10_ms": 1420.0, "m0": 1.0, "ktrans_per_min": 0.025, "ve": 0.20, "vp": 0.005},
     MARROW: {"t10_ms": 371.0, "m0": 1.1, "ktrans_per_min": 0.01, "ve": 0.05, "vp": 0.01},
-    CORTEX: {"t10_ms": 800.0, "m0": 0.07, "ktrans_per_min": 0.005, "ve": 0.05, "vp": 0.0},
-    TENDON: {"t10_ms": 800.0, "m0": 0.1, "ktrans_per_min": 0.005, "ve": 0.05, "vp": 0.0},
+    CORTEX: {"t10_ms": 800.0, "m0": 0.05, "ktrans_per_min": 0.005, "ve": 0.05, "vp": 0.0},
+    TENDON: {"t10_ms": 800.0, "m0": 0.05, "ktrans_per_min": 0.005, "ve": 0.05, "vp": 0.0},
     SYNOVIUM: {"t10_ms": 1300.0, "m0": 0.9, "ktrans_per_min": 0.02, "ve": 0.20, "vp": 0.01},
     FLUID: {"t10_ms": 3620.0, "m0": 1.0, "ktrans_per_min": 0.02, "ve": 0.90, "vp": 0.0},
 }
@@ -202,6 +213,12 @@ BLOOD = {"t10_ms": 1650.0, "m0": 1.0}
 SYNOVITIS_T10_MS = 1300.0
 SYNOVITIS_M0 = 0.9
 VEIN_DISPERSION_S = 20.0
+# Capillaries of every tissue receive the arterial blood curve 1–3 s late and spread by an
+# exponential kernel of this time constant. These values are our estimate of the transit
+# through the arterioles, not measured ones. Tissue fed by an artery cannot enhance before
+# it, but without this lag the vp·C_p term of the extended Tofts model lets synovitis peak
+# in the arterial phase. Arterial mask subtraction relies on the arteries enhancing first.
+TISSUE_DISPERSION_S = 3.0
 
 
 @dataclass
@@ -226,8 +243,12 @@ def _sample_kinetics(anatomy: Anatomy, geometry: PhantomGeometry, rng) -> _Kinet
     times = np.arange(0.0, geometry.phases * geometry.phase_interval_s + step, step)
     injection_s = INJECTION_PHASE_INDEX * geometry.phase_interval_s
     aif = _draw_aif(rng)
+    # The hand arteries carry the blood curve from its arrival on and define the local AIF.
+    # Each tissue's capillaries receive it a little later and spread out (see
+    # TISSUE_DISPERSION_S). The veins drain it after a longer delay and more dispersion.
     blood = pk.parker_aif(times, injection_s + aif["arrival_delay_s"])
-    plasma = pk.plasma_from_blood(blood)
+    capillary_blood = pk.disperse_and_delay(blood, step, aif["tissue_delay_s"], TISSUE_DISPERSION_S)
+    plasma = pk.plasma_from_blood(capillary_blood)
 
     tissues = _draw_tissues(rng)
     lesions = _draw_synovitis(anatomy, rng)
@@ -237,11 +258,11 @@ def _sample_kinetics(anatomy: Anatomy, geometry: PhantomGeometry, rng) -> _Kinet
     concentration = np.zeros((times.shape[0], len(TISSUE_CODES) + len(lesions)))
     tofts_columns = list(tissues.keys()) + [len(TISSUE_CODES) + i for i in range(len(lesions))]
     concentration[:, tofts_columns] = tofts
-    concentration[:, ARTERY] = pk.delay_curve(blood, step, aif["artery_delay_s"])
+    concentration[:, ARTERY] = blood
     concentration[:, VEIN] = pk.disperse_and_delay(
         blood, step, aif["vein_delay_s"], VEIN_DISPERSION_S
     )
-    phase_concentration = _average_over_phases(concentration, times, geometry)
+    phase_concentration = _sample_phases(concentration, times, geometry)
 
     return _assemble_signal(anatomy, geometry, phase_concentration, tissues, lesions, aif, rng)
 
@@ -262,7 +283,8 @@ def _draw_aif(rng) -> dict:
         "model": "Parker 2006 population AIF",
         "haematocrit": pk.HAEMATOCRIT,
         "arrival_delay_s": float(rng.uniform(5.0, 10.0)),
-        "artery_delay_s": float(rng.uniform(0.0, 3.0)),
+        "tissue_delay_s": float(rng.uniform(1.0, 3.0)),
+        "tissue_dispersion_s": TISSUE_DISPERSION_S,
         "vein_delay_s": float(rng.uniform(10.0, 20.0)),
         "vein_dispersion_s": VEIN_DISPERSION_S,
     }
@@ -288,7 +310,10 @@ def _draw_synovitis(anatomy: Anatomy, rng) -> list[dict]:
 
     Active: Ktrans log-uniform in 0.05–1.5 min⁻¹ with k_ep log-uniform in 0.8–3 min⁻¹, so
     the curve follows the falling plasma curve and washes out. Mild: Ktrans 0.06–0.15
-    min⁻¹ with k_ep 0.30–0.38 min⁻¹, where uptake balances the plasma decay (plateau).
+    min⁻¹ with k_ep 0.28–0.34 min⁻¹, where uptake balances the plasma decay: the late
+    change of the noise-free curve is about 0 to +10 % of its early rise (plateau). Centring the
+    range a little above zero keeps noisy pixels, whose early maximum is biased upwards by
+    the noise, inside the plateau band rather than in washout.
     """
     lesions = []
     for joint in anatomy.joints:
@@ -304,7 +329,7 @@ def _draw_synovitis(anatomy: Anatomy, rng) -> list[dict]:
                 vp = float(rng.uniform(0.02, 0.10))
             else:
                 ktrans = _log_uniform(rng, 0.06, 0.15)
-                ve = ktrans / float(rng.uniform(0.30, 0.38))
+                ve = ktrans / float(rng.uniform(0.28, 0.34))
                 vp = float(rng.uniform(0.005, 0.015))
             lesions.append({
                 "joint": joint["name"], "code": code, "ktrans_per_min": ktrans, "ve": ve,
@@ -319,15 +344,15 @@ def _log_uniform(rng, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
-def _average_over_phases(curves, times, geometry: PhantomGeometry) -> np.ndarray:
-    """Average (T, K) curves over each phase window [k·Δt, (k+1)·Δt) into (P, K)."""
-    step = times[1] - times[0]
-    cumulative = np.concatenate(
-        [np.zeros((1, curves.shape[1])), np.cumsum((curves[1:] + curves[:-1]) * step / 2.0, axis=0)]
-    )
-    edges = np.arange(geometry.phases + 1) * geometry.phase_interval_s
-    at_edges = np.stack([np.interp(edges, times, column) for column in cumulative.T], axis=1)
-    return np.diff(at_edges, axis=0) / geometry.phase_interval_s
+def _sample_phases(curves, times, geometry: PhantomGeometry) -> np.ndarray:
+    """Sample (T, K) curves at the k-space centre time of each phase, giving (P, K).
+
+    The contrast of a 3D spoiled gradient-echo image is set by the centre of k-space, so a
+    phase shows the concentration at the moment that centre is acquired. Averaging over the
+    whole phase window instead blurs the first pass of the bolus into the next phase.
+    """
+    centre_s = (np.arange(geometry.phases) + KSPACE_CENTRE_FRACTION) * geometry.phase_interval_s
+    return np.stack([np.interp(centre_s, times, column) for column in curves.T], axis=1)
 
 
 def _assemble_signal(anatomy, geometry, concentration, tissues, lesions, aif, rng) -> _Kinetics:
@@ -392,6 +417,9 @@ def _synovitis_voxels(anatomy, lesions, concentration, t10, m0, scale, rng):
 
 
 def _spgr(m0, t10_ms, concentration):
+    # NOTE: blood is modelled at the steady state, without inflow enhancement. In a coronal
+    # slab the hand and forearm arteries run in the slab plane, so we assume their blood has
+    # seen many excitations before it enters the field of view.
     return pk.spgr_signal(
         m0,
         1000.0 / np.asarray(t10_ms),
@@ -412,7 +440,8 @@ def _acquisition_parameters(geometry: PhantomGeometry) -> dict:
         "contrast_agent": CONTRAST_AGENT,
         "relaxivity_per_mM_s": RELAXIVITY_PER_MM_S,
         "injection_time_s": INJECTION_PHASE_INDEX * geometry.phase_interval_s,
-        "phase_signal": "concentration averaged over [t_k, t_k + phase_interval_s)",
+        "phase_signal": "concentration at t_k + kspace_centre_fraction * phase_interval_s",
+        "kspace_centre_fraction": KSPACE_CENTRE_FRACTION,
     }
 
 

@@ -192,14 +192,6 @@ def _capsule(frame, start, end, radius, depth_radius=None) -> np.ndarray:
     return mask
 
 
-def _tube(frame, points, radius) -> np.ndarray:
-    """Union of capsules along a polyline of (x, y, z) points."""
-    mask = frame.empty()
-    for start, end in zip(points[:-1], points[1:], strict=True):
-        mask |= _capsule(frame, start, end, radius)
-    return mask
-
-
 def _unit(vector) -> np.ndarray:
     vector = np.asarray(vector, dtype=float)
     return vector / np.hypot(*vector)
@@ -257,31 +249,43 @@ BODY_MID_Z = 20.0
 SKIN_MM = 1.5
 CORTEX_MM = 1.3
 
+# Vessels: (radius in mm, polyline of (x, y, z) points). The radii are rounded estimates of
+# adult calibres: radial and ulnar arteries about 2.5 mm across at the wrist, palmar arches
+# 1.6–1.8 mm, common palmar digital arteries 1.5 mm, proper digital arteries 1.2 mm and
+# superficial dorsal veins 2–3 mm.
 ARTERIES = (
-    # Radial artery: palmar in the forearm, dorsal through the snuffbox, deep palmar arch.
-    ((57, 185, 11), (57, 140, 11), (55, 124, 24), (58, 100, 22), (64, 90, 14), (80, 86, 13.5),
-     (102, 88, 13.5)),
-    # Ulnar artery and superficial palmar arch.
-    ((107, 185, 11), (107, 140, 11), (106, 122, 9.5), (104, 100, 9.5), (98, 78, 9.5),
-     (84, 72, 9.5), (70, 75, 9.5)),
-    # Common palmar digital arteries.
-    ((72, 75, 9.5), (70, 52, 11), (68, 44, 13)),
-    ((88, 71, 9.5), (89, 48, 11), (89, 40, 13)),
-    ((102, 76, 9.5), (106, 54, 11), (106, 48, 13)),
+    # Radial artery: palmar in the forearm, then dorsal through the snuffbox, past the
+    # trapezium and through the first intermetacarpal space into the palm.
+    (1.25, ((57, 185, 11), (57, 140, 11), (54, 126, 24), (57, 110, 26), (60, 97, 24),
+            (64, 90, 14))),
+    # Deep palmar arch, continuing the radial artery across the metacarpal bases.
+    (0.8, ((64, 90, 14), (80, 86, 13.5), (102, 88, 13.5))),
+    # Ulnar artery.
+    (1.2, ((107, 185, 11), (107, 140, 11), (106, 122, 9.5), (104, 100, 9.5))),
+    # Superficial palmar arch.
+    (0.9, ((104, 100, 9.5), (98, 78, 9.5), (84, 72, 9.5), (70, 75, 9.5))),
+    # Common palmar digital arteries, from the superficial arch into the intermetacarpal
+    # spaces. They end inside the palm, short of the metacarpal heads.
+    (0.75, ((72, 75, 9.5), (71, 62, 12), (71, 50, 14))),
+    (0.75, ((88, 71, 9.5), (88.5, 60, 12), (88.5, 50, 14))),
+    (0.75, ((98, 78, 9.5), (103, 68, 11.5), (104, 60, 13))),
 )  # fmt: skip
+PROPER_DIGITAL_RADIUS_MM = 0.6
+# Proper digital arteries lie at the palmar surface of the phalanx (depth of its axis 19 mm),
+# just beside the bone, deep enough to stay out of the skin at the thin finger edges.
+DIGITAL_ARTERY_Z = 16.5
+DIGITAL_ARTERY_GAP_MM = 1.6
+# Proper digital arteries run along the sides of the proximal phalanx from this far distal to
+# the MCP centre, outside the joint capsule.
+DIGITAL_ARTERY_START_MM = 14.0
+# Superficial dorsal veins only: the cephalic vein on the radial side, the dorsal venous arch
+# over the metacarpal shafts and the basilic vein on the ulnar side. They stay proximal to
+# the MCP joints and dorsal to the carpus, as the dorsal venous network does.
 VEINS = (
-    # Cephalic vein, dorsal venous arch and basilic vein.
-    ((54, 185, 28), (54, 140, 28), (58, 118, 29.5), (60, 95, 29.5), (68, 72, 29.5),
-     (88, 66, 29.5), (104, 70, 29.5), (112, 90, 29.5), (110, 118, 29), (110, 140, 28),
-     (110, 185, 28)),
-    # Dorsal digital veins.
-    ((68, 72, 29.5), (66, 50, 27)),
-    ((88, 66, 29.5), (89, 46, 27)),
-    ((104, 70, 29.5), (106, 52, 26.5)),
+    (1.3, ((57, 185, 27), (57, 140, 27), (57, 118, 27), (60, 95, 28.5), (68, 72, 29.5),
+           (88, 66, 29.5), (104, 70, 29.5), (112, 90, 29.5), (110, 118, 29), (110, 140, 28),
+           (110, 185, 28))),
 )  # fmt: skip
-ARTERY_RADIUS_MM = 1.2
-VEIN_RADIUS_MM = 1.5
-DIGITAL_ARTERY_Z = 15.5
 
 
 def _paint_body(frame, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -412,30 +416,54 @@ def _ray_bones(frame, spec) -> np.ndarray:
 def _paint_vessels(frame, labels, bone, body) -> None:
     """Arteries (palmar arches, digital arteries) and veins (dorsal network)."""
     arteries = frame.empty()
-    for points in ARTERIES + _proper_digital_arteries():
-        arteries |= _tube(frame, points, ARTERY_RADIUS_MM)
+    for radius, points in ARTERIES + _proper_digital_arteries():
+        arteries |= _vessel(frame, points, radius)
     veins = frame.empty()
-    for points in VEINS:
-        veins |= _tube(frame, points, VEIN_RADIUS_MM)
+    for radius, points in VEINS:
+        veins |= _vessel(frame, points, radius)
 
     soft_tissue = body & ~bone
     labels[veins & soft_tissue] = VEIN
     labels[arteries & soft_tissue] = ARTERY
 
 
+def _vessel(frame, points, radius) -> np.ndarray:
+    """Tube along a polyline, at least wide and deep enough to stay one 26-connected piece.
+
+    Each point of the centre line must reach its nearest voxel centre, which lies up to half
+    a voxel away on every axis. Semi-axes of 0.87 voxel in-plane and in depth guarantee that
+    (3 × 0.5² / 0.87² ≤ 1), so a thin vessel crossing thick slices keeps one voxel per step
+    instead of breaking into pieces. Like skin and cortex, a vessel thinner than that is
+    painted at the minimum size.
+    """
+    minimum = np.sqrt(3.0) / 2.0
+    in_plane = max(radius, minimum * max(frame.spacing[1:]))
+    depth = max(radius, minimum * frame.spacing[0])
+    mask = frame.empty()
+    for start, end in zip(points[:-1], points[1:], strict=True):
+        mask |= _capsule(frame, start, end, in_plane, depth)
+    return mask
+
+
 def _proper_digital_arteries() -> tuple:
-    """Two arteries along the sides of each proximal phalanx of rays 2–5."""
+    """Two arteries along the sides of each proximal phalanx of rays 2–5.
+
+    NOTE: they are not joined to the common palmar digital arteries. The division lies in the
+    web between the fingers, which the rounded finger edges of this phantom leave too thin to
+    hold a vessel, so each proper digital artery is a separate piece.
+    """
     tubes = []
     for ray in (2, 3, 4, 5):
         spec = RAYS[ray]
         mcp = np.asarray(spec["mcp"])
         axis = _unit(np.subtract(spec["tip"], mcp))
         normal = np.array([-axis[1], axis[0]])
-        offset = 0.8 * spec["radius"] + 2.2
+        offset = 0.8 * spec["radius"] + DIGITAL_ARTERY_GAP_MM
         for side in (-1.0, 1.0):
-            start = mcp + 6.0 * axis + side * offset * normal
+            start = mcp + DIGITAL_ARTERY_START_MM * axis + side * offset * normal
             end = np.asarray(spec["tip"]) + side * offset * normal
-            tubes.append(((*start, DIGITAL_ARTERY_Z), (*end, DIGITAL_ARTERY_Z)))
+            points = ((*start, DIGITAL_ARTERY_Z), (*end, DIGITAL_ARTERY_Z))
+            tubes.append((PROPER_DIGITAL_RADIUS_MM, points))
     return tuple(tubes)
 
 
