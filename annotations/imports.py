@@ -26,6 +26,16 @@ class ImportConflict(Exception):
     """Some but not all instances of a series are stored already under another series."""
 
 
+def import_options(**choices):
+    """Return ImportOptions with this site's archive limits and pseudonym salt."""
+    return ImportOptions(
+        max_uncompressed_bytes=settings.PANNUSMAP_MAX_UNCOMPRESSED_BYTES,
+        max_entries=settings.PANNUSMAP_MAX_ARCHIVE_ENTRIES,
+        pseudonym_salt=settings.PANNUSMAP_PSEUDONYM_SALT,
+        **choices,
+    )
+
+
 def series_key(dynamic_series):
     uids = sorted(f"{i.sop_instance_uid}:{i.frame_index}" for i in dynamic_series.instances)
     return hashlib.sha256("\n".join(uids).encode()).hexdigest()[:40]
@@ -33,7 +43,7 @@ def series_key(dynamic_series):
 
 def import_dicom(paths, options=None, job=None):
     """Import files, folders or ZIP archives; return (ImportResult, list of per-series dicts)."""
-    options = options or ImportOptions()
+    options = options or import_options()
     result = import_paths([Path(p) for p in paths], options)
     try:
         outcomes = [store_series(dynamic, job) for dynamic in result.series]

@@ -18,6 +18,10 @@ from . import access
 from .models import ImportJob, Series
 
 
+# Upload form fields with a fixed set of values; the first is the default.
+UPLOAD_CHOICES = {"partial_phase": ("drop", "keep"), "philips_scaling": ("displayed", "floating")}
+
+
 @login_required
 def series_list(request):
     access.require(access.can_view(request.user))
@@ -87,13 +91,21 @@ def import_upload(request):
             },
             status=413,
         )
+    choices = {}
+    for field, valid in UPLOAD_CHOICES.items():
+        choices[field] = request.POST.get(field, valid[0])
+        if choices[field] not in valid:
+            detail = _("%(field)s=%(value)r is invalid. Choose one of: %(choices)s.") % {
+                "field": field,
+                "value": choices[field],
+                "choices": ", ".join(valid),
+            }
+            return JsonResponse({"detail": detail, "code": "invalid_choice"}, status=400)
     job = receive_upload(request.user, files)
     from inference.tasks import import_upload as import_task
 
     import_task.defer(
-        import_job_id=job.pk,
-        partial_phase=request.POST.get("partial_phase", "drop"),
-        deidentify=request.POST.get("deidentify") == "on",
+        import_job_id=job.pk, deidentify=request.POST.get("deidentify") == "on", **choices
     )
     return JsonResponse({"job": job.pk, "url": f"/import/{job.pk}/"}, status=201)
 

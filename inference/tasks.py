@@ -23,11 +23,18 @@ def predict_series(prediction_id: int):
 
 
 @app.task(queue="imports", retry=0)
-def import_upload(import_job_id: int, partial_phase: str = "drop", deidentify: bool = False):
-    from annotations.importer import ImportOptions
-    from annotations.imports import run_import_job
+def import_upload(
+    import_job_id: int,
+    partial_phase: str = "drop",
+    deidentify: bool = False,
+    philips_scaling: str = "displayed",
+):
+    from annotations.imports import import_options, run_import_job
 
-    run_import_job(import_job_id, ImportOptions(partial_phase=partial_phase, deidentify=deidentify))
+    options = import_options(
+        partial_phase=partial_phase, deidentify=deidentify, philips_scaling=philips_scaling
+    )
+    run_import_job(import_job_id, options)
 
 
 @app.task(queue="analysis", retry=1)

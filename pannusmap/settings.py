@@ -152,6 +152,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = _env_int("PANNUSMAP_MAX_JSON_BYTES", 8 * 1024 * 10
 DATA_UPLOAD_MAX_NUMBER_FILES = _env_int("PANNUSMAP_MAX_UPLOAD_FILES", 20000)
 PANNUSMAP_MAX_UPLOAD_BYTES = _env_int("PANNUSMAP_MAX_UPLOAD_BYTES", 4 * 1024**3)
 PANNUSMAP_MAX_ROI_POINTS = _env_int("PANNUSMAP_MAX_ROI_POINTS", 5000)
+# ZIP archives that would expand beyond this, or hold more entries, are rejected unopened.
+PANNUSMAP_MAX_UNCOMPRESSED_BYTES = _env_int("PANNUSMAP_MAX_UNCOMPRESSED_BYTES", 8 * 1024**3)
+PANNUSMAP_MAX_ARCHIVE_ENTRIES = _env_int("PANNUSMAP_MAX_ARCHIVE_ENTRIES", 100_000)
+# Secret mixed into de-identification pseudonyms, so that they cannot be recomputed from a
+# known PatientID; set it once per site and keep it.
+PANNUSMAP_PSEUDONYM_SALT = os.environ.get("PANNUSMAP_PSEUDONYM_SALT", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -132,3 +132,11 @@ def test_zip_upload_imports_in_worker(
     assert sum(entry["status"] == "imported" for entry in job.report["files"]) == 27 * 6
     page = client.get(f"/import/{job.pk}/")
     assert b"27 \xc3\x97 6 \xc3\x97 96 \xc3\x97 96" in page.content
+
+
+def test_upload_rejects_unknown_choice(admin_user, client):
+    client.force_login(admin_user)
+    response = client.post("/import/", {"files": [io.BytesIO(b"x")], "partial_phase": "pad"})
+    assert response.status_code == 400
+    assert "partial_phase" in response.json()["detail"]
+    assert ImportJob.objects.count() == 0

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 import pydicom
 from django.utils.translation import gettext as _
 
-from ..importer import ImportOptions, ImportRejected, MissingDecoderError, import_paths
-from ..imports import ImportConflict, store_series
+from ..importer import ImportRejected, MissingDecoderError, import_paths
+from ..imports import ImportConflict, import_options, store_series
 from ..models import ImportJob
 from .params import is_uid
 
@@ -132,7 +132,7 @@ def import_folder(folder, candidates, job):
     Each dynamic series is stored on its own, so a series that clashes with stored images
     (ImportConflict) fails alone while the others are stored.
     """
-    result = import_paths([folder], ImportOptions())
+    result = import_paths([folder], import_options())
     conflicts, series_outcomes = {}, []
     try:
         for dynamic in result.series:

@@ -71,7 +71,7 @@ class Command(TranslatedCommand):
             write_cohort(out, options["subjects"], options["seed"], geometry)
         subject_dirs = sorted(path for path in out.iterdir() if (path / "dicom").is_dir())
         for subject_dir in subject_dirs:
-            _result, outcomes = import_dicom([subject_dir / "dicom"], ImportOptions())
+            _result, outcomes = import_dicom([subject_dir / "dicom"])
             for outcome in outcomes:
                 self.stdout.write(
                     _("Series %(id)s from %(subject)s: %(shape)s")

@@ -4,9 +4,8 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from annotations.importer import ImportOptions
 from annotations.importer.errors import ImportRejected
-from annotations.imports import ImportConflict, import_dicom
+from annotations.imports import ImportConflict, import_dicom, import_options
 from pannusmap.commands import TranslatedCommand
 
 
@@ -35,13 +34,24 @@ class Command(TranslatedCommand):
             action="store_true",
             help=gettext_lazy("Replace identifying DICOM values with a pseudonym on import."),
         )
+        parser.add_argument(
+            "--philips-scaling",
+            choices=["displayed", "floating"],
+            default="displayed",
+            help=gettext_lazy(
+                "Convention for Philips private scale factors: displayed value (default) or "
+                "floating-point value."
+            ),
+        )
 
     def handle(self, *args, **options):
-        import_options = ImportOptions(
-            partial_phase=options["partial_phase"], deidentify=options["deidentify"]
+        chosen = import_options(
+            partial_phase=options["partial_phase"],
+            deidentify=options["deidentify"],
+            philips_scaling=options["philips_scaling"],
         )
         try:
-            result, outcomes = import_dicom(options["paths"], import_options)
+            result, outcomes = import_dicom(options["paths"], chosen)
         except (ImportRejected, ImportConflict, FileNotFoundError) as error:
             raise CommandError(str(error)) from None
         files = result.to_dict()["files"]
