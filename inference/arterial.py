@@ -62,7 +62,7 @@ class ArterialMaskParams:
     # "arterial_fraction": D > arterial_fraction * the mean of the top arterial_top_fraction
     # of D in the body, a level set by the arteries themselves, so the threshold follows the
     # arterial enhancement whatever the share of enhancing tissue. "sd": D > mean +
-    # threshold_sd * SD of D in the body; most of the hand does not enhance, so this level
+    # threshold_sd * SD of D in the body. Most of the hand does not enhance, so this level
     # sits low and also takes in enhancing synovitis. "otsu": Otsu's threshold of D in the body.
     threshold_method: str = "arterial_fraction"
     threshold_sd: float = 3.0
