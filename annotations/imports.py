@@ -215,6 +215,19 @@ def run_import_job(job_id, options=None):
         return job
     job.report = {"files": result.to_dict()["files"], "series": outcomes}
     job.status = ImportJob.Status.DONE
-    job.save(update_fields=["status", "report"])
+    if not outcomes:
+        job.status = ImportJob.Status.FAILED
+        job.error = _(
+            "No dynamic series was found in the %(count)s uploaded files; the list below gives the "
+            "reason for each. Upload every phase and slice of a DCE-MRI acquisition as DICOM files, "
+            "a folder or a ZIP archive."
+        ) % {"count": len(job.report["files"])}
+    job.save(update_fields=["status", "report", "error"])
     shutil.rmtree(job.upload_dir, ignore_errors=True)
     return job
+
+
+def fail_import_job(job_id, error):
+    """Record a failure that happened before the import itself could start."""
+    logger.error("Import job %s could not start: %s", job_id, error)
+    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, error=str(error))

@@ -1,7 +1,7 @@
 """Server-rendered pages: series list, viewer, review, import."""
 
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from inference.grading import grades_for_review, save_grades
@@ -17,6 +18,13 @@ from inference.models import JobStatus
 from . import access
 from .models import ImportJob, Series
 
+FILE_STATUS_NAMES = {
+    "imported": gettext_lazy("imported"),
+    "duplicate": gettext_lazy("duplicate"),
+    "skipped": gettext_lazy("skipped"),
+    "error": gettext_lazy("error"),
+    "excluded": gettext_lazy("excluded"),
+}
 
 # Upload form fields with a fixed set of values; the first is the default.
 UPLOAD_CHOICES = {"partial_phase": ("drop", "keep"), "philips_scaling": ("displayed", "floating")}
@@ -44,11 +52,17 @@ def series_review(request, pk):
         series.predictions.filter(status=JobStatus.DONE).select_related("model_version").first()
     )
     if request.method == "POST" and prediction is not None:
-        errors = save_grades(prediction, request.user, request.POST)
-        if errors:
-            for error in errors:
-                messages.error(request, error)
-        else:
+        saved, errors = save_grades(prediction, request.user, request.POST)
+        for error in errors:
+            messages.error(request, error)
+        if not errors and not saved:
+            messages.error(
+                request,
+                _(
+                    "No verdict was chosen, so nothing was saved. Choose good, fair or fail for at least one joint."
+                ),
+            )
+        elif not errors:
             messages.success(request, _("Grades saved."))
             return redirect("series-review", pk=series.pk)
     rows = grades_for_review(series, prediction, request.user) if prediction else []
@@ -101,7 +115,7 @@ def import_upload(request):
                 "choices": ", ".join(valid),
             }
             return JsonResponse({"detail": detail, "code": "invalid_choice"}, status=400)
-    job = receive_upload(request.user, files)
+    job = receive_upload(request.user, files, request.POST.getlist("paths"))
     from inference.tasks import import_upload as import_task
 
     import_task.defer(
@@ -110,22 +124,47 @@ def import_upload(request):
     return JsonResponse({"job": job.pk, "url": f"/import/{job.pk}/"}, status=201)
 
 
-def receive_upload(user, files):
+def upload_relative_path(sent_path, upload, index, used):
+    """Return a safe relative path for an uploaded file, keeping the folder names it was sent with.
+
+    Browsers send a folder's files with paths such as "study/masks/image30.dcm". Parts that
+    could leave the upload folder ("..", absolute paths, drive letters) are dropped, and a name
+    already taken gets a numbered suffix.
+    """
+    parts = [
+        part
+        for part in PurePosixPath(sent_path.replace("\\", "/")).parts
+        if part not in ("", ".", "..", "/")
+    ]
+    parts = [part for part in parts if ":" not in part] or [
+        Path(upload.name).name or f"file{index}"
+    ]
+    relative = PurePosixPath(*parts)
+    candidate, number = relative, 2
+    while str(candidate) in used:
+        candidate = relative.with_name(f"{relative.stem} ({number}){relative.suffix}")
+        number += 1
+    used.add(str(candidate))
+    return candidate
+
+
+def receive_upload(user, files, sent_paths):
     """Write uploaded files into a private folder, keeping relative names but never leaving it."""
     root = Path(settings.MEDIA_ROOT) / "uploads"
     root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=root))
+    used = set()
     for index, upload in enumerate(files):
-        name = Path(upload.name).name or f"file{index}"
-        target = folder / f"{index:06d}_{name}"
+        sent_path = sent_paths[index] if index < len(sent_paths) else upload.name
+        target = folder / upload_relative_path(sent_path, upload, index, used)
+        target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as output:
             for chunk in upload.chunks():
                 output.write(chunk)
-    return ImportJob.objects.create(
-        created_by=user,
-        source=_("browser upload of %(count)s files") % {"count": len(files)},
-        upload_dir=str(folder),
-    )
+    source = ngettext(
+        "browser upload of %(count)d file", "browser upload of %(count)d files", len(files)
+    ) % {"count": len(files)}
+    return ImportJob.objects.create(created_by=user, source=source, upload_dir=str(folder))
 
 
 @login_required
@@ -134,4 +173,8 @@ def import_job(request, pk):
     job = get_object_or_404(ImportJob, pk=pk)
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"status": job.status, "error": job.error, "report": job.report})
-    return render(request, "annotations/import_job.html", {"job": job})
+    files = [
+        {**entry, "status_display": FILE_STATUS_NAMES.get(entry["status"], entry["status"])}
+        for entry in job.report.get("files", [])
+    ]
+    return render(request, "annotations/import_job.html", {"job": job, "files": files})

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,90 @@ def normalise_parameters(raw):
                 code="invalid_parameters",
             )
         result[name] = value
-    result["motion_correction"] = bool(raw.get("motion_correction", False))
+    if result["maps"]["ser_late_s"] <= result["maps"]["ser_early_s"]:
+        raise UserError(
+            _("maps.ser_late_s must be later than maps.ser_early_s."), code="invalid_parameters"
+        )
+    motion = raw.get("motion_correction", False)
+    if not isinstance(motion, bool):
+        raise UserError(
+            _("motion_correction must be true or false, got %(value)r.") % {"value": motion},
+            code="invalid_parameters",
+        )
+    result["motion_correction"] = motion
     return result
+
+
+# Allowed ranges (inclusive lower, inclusive upper; None = open) of the numeric parameters. A
+# value outside them gives maps that mean nothing, and every user of the series would see them.
+FRACTION = (0.0, 1.0)
+POSITIVE = (1e-9, None)
+PARAMETER_RANGES = {
+    "noise_cv": POSITIVE,
+    "min_baseline_snr": (0.0, None),
+    "enhancement_sigma": (0.0, None),
+    "enhancement_fraction": (0.0, None),
+    "early_window_s": POSITIVE,
+    "fast_fraction": (1e-9, 1.0),
+    "plateau_band": FRACTION,
+    "late_phases": (1, None),
+    "iauc_window_s": POSITIVE,
+    "mis_window_s": POSITIVE,
+    "ser_early_s": POSITIVE,
+    "ser_late_s": POSITIVE,
+    "bins": (2, 1024),
+    "search_window_s": POSITIVE,
+    "arterial_rise_fraction": (1e-9, 1.0),
+    "mi_drop_fraction": FRACTION,
+    "threshold_sd": (0.0, None),
+    "arterial_fraction": (1e-9, 1.0),
+    "arterial_top_fraction": (1e-9, 1.0),
+    "min_peak_ratio": FRACTION,
+    "min_component_voxels": (1, None),
+    "dilation_px": (0, 10),
+}
+
+
+def check_value(group, name, value, default):
+    """Raise UserError unless value has the default's type (int or float) and lies in range."""
+    label = f"{group}.{name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserError(
+                _("%(name)s must be true or false, got %(value)r.")
+                % {"name": label, "value": value},
+                code="invalid_parameters",
+            )
+        return
+    if not isinstance(default, (int, float)):
+        return
+    numeric = (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    )
+    if not numeric or (isinstance(default, int) and not isinstance(value, int)):
+        kind = _("a whole number") if isinstance(default, int) else _("a number")
+        raise UserError(
+            _("%(name)s must be %(kind)s, got %(value)r.")
+            % {"name": label, "kind": kind, "value": value},
+            code="invalid_parameters",
+        )
+    low, high = PARAMETER_RANGES.get(name, (None, None))
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise UserError(
+            _("%(name)s = %(value)s is outside the allowed range (%(range)s).")
+            % {"name": label, "value": value, "range": describe_range(low, high)},
+            code="invalid_parameters",
+        )
+
+
+def describe_range(low, high):
+    if low == POSITIVE[0]:
+        low_text = _("greater than 0")
+    else:
+        low_text = _("at least %(low)s") % {"low": f"{low:g}"}
+    if high is None:
+        return low_text
+    return _("%(low)s and at most %(high)s") % {"low": low_text, "high": f"{high:g}"}
 
 
 def coerce_numbers(params_class, values):
@@ -86,6 +169,9 @@ def coerce_numbers(params_class, values):
     hash differently and be computed twice.
     """
     defaults = {field.name: field.default for field in dataclasses.fields(params_class)}
+    for name, value in values.items():
+        if name in defaults:
+            check_value(params_class.__name__, name, value, defaults[name])
     return {
         name: float(value)
         if isinstance(defaults.get(name), float)

@@ -20,8 +20,12 @@ def grades_for_review(series, prediction, reviewer):
 
 @transaction.atomic
 def save_grades(prediction, reviewer, form):
-    """Store the verdicts sent as `verdict_<joint id>` and `comment_<joint id>`; return error messages."""
+    """Store the verdicts sent as `verdict_<joint id>` and `comment_<joint id>`.
+
+    Returns (number of grades saved, error messages); nothing is saved when there is an error.
+    """
     errors = []
+    saved = 0
     valid = {choice for choice, _label in Grade.Verdict.choices}
     for joint in prediction.series.joints.all():
         verdict = form.get(f"verdict_{joint.pk}", "")
@@ -40,9 +44,11 @@ def save_grades(prediction, reviewer, form):
             reviewer=reviewer,
             defaults={"verdict": verdict, "comment": comment[:2000]},
         )
+        saved += 1
     if errors:
         transaction.set_rollback(True)
-    return errors
+        return 0, errors
+    return saved, errors
 
 
 def grade_counts(queryset=None):

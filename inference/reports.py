@@ -1,6 +1,7 @@
 """Turn a stored cross-validation report into tables for the model page and the train command."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 
 def report_tables(report, classes):
@@ -43,6 +44,15 @@ def fold_rows(report):
     ]
 
 
+def class_display_name(name):
+    """Translate a class name the model report stores ("muscle", …, "rest")."""
+    from annotations.reference import LABELS
+
+    display = {label: shown for label, shown, _color, _order in LABELS}
+    display["rest"] = gettext_noop("rest")
+    return _(display.get(name, name))
+
+
 def metric_table(title, block, note=""):
     classes = block.get("classes", [])
     confusion = block.get("confusion_matrix")
@@ -50,13 +60,16 @@ def metric_table(title, block, note=""):
     return {
         "title": title,
         "note": note,
-        "classes": classes,
-        "confusion": [{"name": name, "counts": row} for name, row in zip(classes, confusion, strict=False)]
+        "classes": [class_display_name(name) for name in classes],
+        "confusion": [
+            {"name": class_display_name(name), "counts": row}
+            for name, row in zip(classes, confusion, strict=False)
+        ]
         if confusion
         else None,
         "metrics": [
             {
-                "name": name,
+                "name": class_display_name(name),
                 "precision": pct(per_class[name].get("precision")),
                 "sensitivity": pct(per_class[name].get("sensitivity")),
                 "specificity": pct(per_class[name].get("specificity")),

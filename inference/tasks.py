@@ -29,11 +29,15 @@ def import_upload(
     deidentify: bool = False,
     philips_scaling: str = "displayed",
 ):
-    from annotations.imports import import_options, run_import_job
+    from annotations.imports import fail_import_job, import_options, run_import_job
 
-    options = import_options(
-        partial_phase=partial_phase, deidentify=deidentify, philips_scaling=philips_scaling
-    )
+    try:
+        options = import_options(
+            partial_phase=partial_phase, deidentify=deidentify, philips_scaling=philips_scaling
+        )
+    except ValueError as error:
+        fail_import_job(import_job_id, error)
+        return
     run_import_job(import_job_id, options)
 
 

@@ -87,7 +87,9 @@ def export_download(request):
     export_dataset(handle.name)
     handle.seek(0)
     filename = f"pannusmap-dataset-{timezone.localtime():%Y%m%d-%H%M}.zip"
-    return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")
+    return FileResponse(
+        handle, as_attachment=True, filename=filename, content_type="application/zip"
+    )
 
 
 @login_required
@@ -100,7 +102,7 @@ def review_summary(request):
         rows.setdefault(
             key, {"series": grade.prediction.series, "joint": grade.joint, "verdicts": []}
         )
-        rows[key]["verdicts"].append(grade.verdict)
+        rows[key]["verdicts"].append(grade.get_verdict_display())
     return render(
         request,
         "inference/review_summary.html",

@@ -128,3 +128,28 @@ def test_whole_numbers_hash_like_floats(phantom_series):
     first = request_analysis(phantom_series, {"shape": {"early_window_s": 90}})
     second = request_analysis(phantom_series, {"shape": {"early_window_s": 90.0}})
     assert first.pk == second.pk
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"shape": {"fast_fraction": 7}}, "ShapeParams.fast_fraction = 7"),
+        ({"shape": {"plateau_band": -0.05}}, "ShapeParams.plateau_band"),
+        ({"shape": {"plateau_band": "x"}}, "must be a number"),
+        ({"shape": {"late_phases": 1.5}}, "whole number"),
+        ({"maps": {"iauc_window_s": 0}}, "greater than 0"),
+        ({"maps": {"ser_early_s": 300, "ser_late_s": 60}}, "later than"),
+        ({"arterial": {"threshold_method": "guess"}}, "guess"),
+        ({"motion_correction": "yes"}, "true or false"),
+        ({"shape": []}, "JSON object"),
+    ],
+)
+def test_out_of_range_parameter_is_400(phantom_series, annotator_a, parameters, message):
+    response = client_for(annotator_a).post(
+        f"/api/series/{phantom_series.pk}/analyses/", {"parameters": parameters}, format="json"
+    )
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert not TicAnalysis.objects.filter(
+        series=phantom_series, parameters__shape__fast_fraction=7
+    ).exists()

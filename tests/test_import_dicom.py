@@ -140,3 +140,38 @@ def test_upload_rejects_unknown_choice(admin_user, client):
     assert response.status_code == 400
     assert "partial_phase" in response.json()["detail"]
     assert ImportJob.objects.count() == 0
+
+
+def test_upload_keeps_folders_inside_upload(admin_user, client, settings):
+    from annotations.views import upload_relative_path
+
+    class Upload:
+        name = "image30.dcm"
+
+    used = set()
+    assert (
+        str(upload_relative_path("study/masks/cap/image30.dcm", Upload, 0, used))
+        == "study/masks/cap/image30.dcm"
+    )
+    assert (
+        str(upload_relative_path("study/masks/cap/image30.dcm", Upload, 1, used))
+        == "study/masks/cap/image30 (2).dcm"
+    )
+    assert str(upload_relative_path("../../etc/passwd", Upload, 2, used)) == "etc/passwd"
+    assert str(upload_relative_path("/abs/C:/x.dcm", Upload, 3, used)) == "abs/x.dcm"
+    assert str(upload_relative_path("", Upload, 4, used)) == "image30.dcm"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_upload_without_dicom_fails_with_advice(reference_data, admin_user, client, worker_env):
+    client.force_login(admin_user)
+    notes = io.BytesIO(b"just text")
+    notes.name = "notes.txt"
+    response = client.post("/import/", {"files": [notes], "paths": ["folder/notes.txt"]})
+    run_worker_until_idle(worker_env)
+
+    job = ImportJob.objects.get(pk=response.json()["job"])
+    assert job.status == ImportJob.Status.FAILED
+    assert "No dynamic series" in job.error
+    assert job.report["files"][0]["path"] == "folder/notes.txt"

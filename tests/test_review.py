@@ -97,3 +97,11 @@ def test_review_page_without_prediction(client, reviewer, phantom_series):
     response = client.get(f"/series/{phantom_series.pk}/review/")
     assert response.status_code == 200
     assert "no finished prediction" in response.content.decode()
+
+
+def test_empty_submit_saves_nothing(client, reviewer, finished_prediction):
+    client.force_login(reviewer)
+    response = client.post(f"/series/{finished_prediction.series_id}/review/", {})
+    assert response.status_code == 200
+    assert "nothing was saved" in response.content.decode()
+    assert Grade.objects.count() == 0

@@ -1,5 +1,7 @@
 """ROI REST API: create, read, update, delete, validation, permissions and optimistic locking."""
 
+import base64
+
 import numpy as np
 import pytest
 from matplotlib.path import Path as PolygonPath
@@ -233,3 +235,20 @@ def test_frame_outside_series_is_400(client_a, phantom_series):
     )
     assert response.status_code == 400
     assert "phase" in response.json()
+
+
+def test_basic_auth_reaches_api(annotator_a, phantom_series):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    token = base64.b64encode(b"anna:correct-horse-battery-staple").decode()
+    client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
+    response = client.get(f"/api/series/{phantom_series.pk}/")
+    assert response.status_code == 200
+
+
+def test_forbidden_page_explains_roles(client, annotator_a):
+    client.force_login(annotator_a)
+    response = client.get("/import/")
+    assert response.status_code == 403
+    assert "does not have the role" in response.content.decode()

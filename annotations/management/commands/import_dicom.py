@@ -59,6 +59,11 @@ class Command(TranslatedCommand):
             self.stdout.write(
                 json.dumps({"series": outcomes, "files": files}, indent=2, default=str)
             )
+            if not outcomes:
+                raise CommandError(
+                    _("No dynamic series found in %(paths)s.")
+                    % {"paths": ", ".join(options["paths"])}
+                )
             return
         for outcome in outcomes:
             times = outcome["phase_times_s"]
