@@ -175,6 +175,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "PannusMap API",
     "DESCRIPTION": "DCE-MRI series, ROIs, TICs, models, predictions and per-joint grades.",
     "VERSION": "0.1.0",
+    "PREPROCESSING_HOOKS": ["pannusmap.schema.api_paths_only"],
 }
 
 LOGGING = {

@@ -252,3 +252,11 @@ def test_forbidden_page_explains_roles(client, annotator_a):
     response = client.get("/import/")
     assert response.status_code == 403
     assert "does not have the role" in response.content.decode()
+
+
+def test_schema_documents_roi_body(client_a):
+    response = client_a.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert "ROIWrite" in schema["components"]["schemas"]
+    assert not any(path.startswith("/dicomweb/") for path in schema["paths"])

@@ -12,7 +12,7 @@ class LabelSerializer(serializers.ModelSerializer):
         model = Label
         fields = ["name", "display_name", "color", "order"]
 
-    def get_display_name(self, label):
+    def get_display_name(self, label) -> str:
         return _(label.display_name)
 
 
@@ -49,19 +49,19 @@ class SeriesSerializer(serializers.ModelSerializer):
             "can_review",
         ]
 
-    def get_shape(self, series):
+    def get_shape(self, series) -> list[int]:
         return list(series.shape)
 
-    def get_window(self, series):
+    def get_window(self, series) -> dict:
         return {"center": series.window_center, "width": series.window_width}
 
-    def get_unit(self, series):
+    def get_unit(self, series) -> str:
         return _("modality units")
 
-    def get_can_annotate(self, series):
+    def get_can_annotate(self, series) -> bool:
         return access.can_annotate(self.context["request"].user)
 
-    def get_can_review(self, series):
+    def get_can_review(self, series) -> bool:
         return access.can_review(self.context["request"].user)
 
 
@@ -87,7 +87,7 @@ class ROISerializer(serializers.ModelSerializer):
             "updated",
         ]
 
-    def get_editable(self, roi):
+    def get_editable(self, roi) -> bool:
         user = self.context["request"].user
         return roi.author_id == user.id and access.can_annotate(user)
 

@@ -6,7 +6,8 @@ import numpy as np
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from rest_framework import renderers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import renderers, serializers, status
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -42,6 +43,20 @@ class BinaryRenderer(renderers.BaseRenderer):
 binary_view = renderer_classes([renderers.JSONRenderer, BinaryRenderer])
 
 
+TIC_SCHEMA = inline_serializer(
+    "RoiTic",
+    {
+        "times_s": serializers.ListField(child=serializers.FloatField()),
+        "mean": serializers.ListField(child=serializers.FloatField()),
+        "sd": serializers.ListField(child=serializers.FloatField()),
+        "pixel_count": serializers.IntegerField(),
+        "area_mm2": serializers.FloatField(),
+        "unit": serializers.CharField(),
+    },
+)
+BINARY = OpenApiResponse(description="Raw little-endian pixel values, row-major (rows × columns).")
+
+
 def binary_response(array, **headers):
     """Send an array as raw little-endian bytes, row-major, for the viewer's image loader."""
     little_endian = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
@@ -72,12 +87,14 @@ def parse_index(value, name, upper):
     return index
 
 
+@extend_schema(responses=LabelSerializer(many=True))
 @api_view(["GET"])
 def label_list(request):
     access.require(access.can_view(request.user))
     return Response(LabelSerializer(Label.objects.all(), many=True).data)
 
 
+@extend_schema(responses=SeriesSerializer(many=True))
 @api_view(["GET"])
 def series_list(request):
     access.require(access.can_view(request.user))
@@ -85,12 +102,14 @@ def series_list(request):
     return Response(SeriesSerializer(queryset, many=True, context={"request": request}).data)
 
 
+@extend_schema(responses=SeriesSerializer)
 @api_view(["GET"])
 def series_detail(request, pk):
     series = access.get_series_for_user(request.user, pk)
     return Response(SeriesSerializer(series, context={"request": request}).data)
 
 
+@extend_schema(responses={200: BINARY})
 @api_view(["GET"])
 @binary_view
 def series_frame(request, pk, phase, slice_index):
@@ -127,6 +146,7 @@ def roi_queryset(series, request):
     return queryset
 
 
+@extend_schema(request=ROIWriteSerializer, responses=ROISerializer(many=True))
 @api_view(["GET", "POST"])
 def series_rois(request, pk):
     series = access.get_series_for_user(request.user, pk)
@@ -181,6 +201,7 @@ def stale(error):
     return exc
 
 
+@extend_schema(request=ROIPatchSerializer, responses=ROISerializer)
 @api_view(["GET", "PATCH", "DELETE"])
 def roi_detail(request, pk):
     if request.method == "GET":
@@ -210,6 +231,7 @@ def roi_detail(request, pk):
     return response
 
 
+@extend_schema(responses=TIC_SCHEMA)
 @api_view(["GET"])
 def roi_tic(request, pk):
     roi = access.get_roi_for_user(request.user, pk)
@@ -234,6 +256,7 @@ def roi_tic(request, pk):
     )
 
 
+@extend_schema(request=JointRegionSerializer, responses=JointRegionSerializer(many=True))
 @api_view(["GET", "POST"])
 def series_joints(request, pk):
     series = access.get_series_for_user(request.user, pk)
@@ -266,6 +289,7 @@ def _as_int(value, name):
     return value
 
 
+@extend_schema(responses={204: None})
 @api_view(["DELETE"])
 def joint_detail(request, pk):
     access.require(access.can_view(request.user))
