@@ -433,3 +433,10 @@ def test_accept_headers_of_viewers():
 ])
 def test_match_value_cases(value, vr, pattern, expected):
     assert match_value(value, vr, pattern) is expected
+
+
+@pytest.mark.parametrize("value", ["2024-01-01..x", "2024", "20240101-2024", "-"])
+def test_invalid_study_date_is_400(live_server, phantom_series, reviewer, value):
+    response = get(live_server, f"studies?StudyDate={value}", reviewer)
+    assert response.status_code == 400
+    assert "YYYYMMDD" in response.json()["detail"]

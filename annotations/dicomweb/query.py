@@ -117,11 +117,32 @@ def split_uid_list(value):
     return [uid for uid in re.split(r"[,\\]", value) if uid]
 
 
+# Valid bounds of a date or time match: YYYYMMDD, and HH, HHMM or HHMMSS with a fraction.
+_BOUND_PATTERNS = {
+    "DA": (re.compile(r"\d{8}"), "YYYYMMDD"),
+    "TM": (re.compile(r"\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?"), "HHMMSS.FFFFFF"),
+}
+
+
 def _make_filter(name, key, vr, value):
     if vr == "UI":
         for uid in split_uid_list(value):
             check_uid(uid, name)
+    if vr in _BOUND_PATTERNS and value:
+        _check_bounds(name, vr, value)
     return Filter(key, vr, value)
+
+
+def _check_bounds(name, vr, value):
+    pattern, form = _BOUND_PATTERNS[vr]
+    bounds = value.split("-") if value.count("-") == 1 else [value]
+    if not any(bounds) or not all(pattern.fullmatch(bound) for bound in bounds if bound):
+        raise UserError(
+            _("Query parameter %(name)s=%(value)s is not a valid value or range; write %(form)s or "
+              "%(form)s-%(form)s (either bound may be left out).")
+            % {"name": shorten(name), "value": shorten(value), "form": form},
+            code="invalid_query",
+        )
 
 
 def _parse_include(query, values):
