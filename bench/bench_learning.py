@@ -3,9 +3,9 @@
 (a) Subject-wise cross-validated training of the default model (tic_cnn1d) on a demo cohort of
     phantom subjects, with labelled TICs drawn at random from the phantom's ground truth.
 (b) Prediction of one full-size phantom series (27 x 20 x 256 x 256) inside the default body
-    mask and over the whole volume, in float32 and bfloat16, with the process's malloc
-    configured as the product configures it (``inference.prediction.configure_malloc``) and,
-    for comparison, with glibc's defaults.
+    mask and over the whole volume, in float32 and bfloat16. The process's malloc is
+    configured as the product configures it (``inference.prediction.configure_malloc``), or
+    left at glibc's defaults with ``--malloc glibc-default``.
 Also reports the synovitis Dice of the prediction of a held-out subject against the phantom's
 ground truth (active synovitis, tissue code 8).
 
@@ -37,10 +37,17 @@ from inference.prediction import body_mask, predict_volume  # noqa: E402
 from inference.training import TrainConfig, train_and_evaluate  # noqa: E402
 
 CODES = {name: code for code, name in TISSUE_CODES.items()}
-# Phantom tissue labelled as each training class; "other" gathers tissue a reader would not
-# call muscle, bone or synovitis but that still lies inside the body mask.
+# Phantom tissues labelled as each training class. "other" gathers the tissue inside the body
+# mask that a reader would not call muscle, bone, synovitis, artery or vein.
 CLASS_TISSUES = {
     "paper": {"muscle": ["muscle"], "bone": ["bone_marrow"], "synovitis": ["synovitis"]},
+    # The labels of the ROIs that the demo generates.
+    "demo": {
+        "muscle": ["muscle"],
+        "bone": ["bone_marrow"],
+        "synovitis": ["synovitis"],
+        "artery": ["artery"],
+    },
     "extended": {
         "muscle": ["muscle"],
         "bone": ["bone_marrow"],
@@ -88,7 +95,7 @@ def timed(function, runs: int) -> tuple[list[float], object]:
 
 def bench_training(args, classes: dict):
     tics, labels, subjects, times_s = demo_cohort(args.subjects, args.seed, classes, args.per_class)
-    config = TrainConfig(seed=args.seed)
+    config = TrainConfig(seed=args.seed, threads=args.train_threads)
     durations, result = timed(
         lambda: train_and_evaluate(tics, labels, subjects, times_s, config), args.train_runs
     )
@@ -142,7 +149,15 @@ def main() -> None:
     parser.add_argument("--classes", choices=sorted(CLASS_TISSUES), default="paper")
     parser.add_argument("--seed", type=int, default=1, help="phantom cohort and training seed")
     parser.add_argument(
-        "--malloc", choices=("product", "glibc-default"), default="product",
+        "--train-threads",
+        type=int,
+        default=None,
+        help="TrainConfig.threads (default: every usable core, as in the product)",
+    )
+    parser.add_argument(
+        "--malloc",
+        choices=("product", "glibc-default"),
+        default="product",
         help="product: configure_malloc as predict_volume does; glibc-default: leave it",
     )
     args = parser.parse_args()
@@ -161,31 +176,50 @@ def main() -> None:
 def print_report(args, classes, durations, result, n_tics, prediction_rows, whole, in_boxes):
     pooled = result.report["pooled"]
     model = pooled["model"]
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__}, threads {torch.get_num_threads()}, malloc {args.malloc}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
-          f"1-min load average after the run {os.getloadavg()[0]:.1f}")
-    print(f"Cohort: {args.subjects} phantom subjects (seed {args.seed}), classes {list(classes)}, "
-          f"{n_tics} labelled TICs")
-    print(f"| training + {result.report['split']['method']} CV, default TrainConfig "
-          f"| {seconds(durations)} |")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, malloc {args.malloc}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+        f"1-min load average after the run {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"Cohort: {args.subjects} phantom subjects (seed {args.seed}), classes {list(classes)}, "
+        f"{n_tics} labelled TICs"
+    )
+    threads = args.train_threads or "all cores"
+    print(
+        f"| training + {result.report['split']['method']} CV, default TrainConfig, threads {threads} "
+        f"| {seconds(durations)} |"
+    )
     for label, values in prediction_rows:
         print(f"| predict_volume, {label} | {seconds(values)} |")
-    print(f"Pooled CV accuracy {model['accuracy']:.4f}; per class: "
-          + ", ".join(f"{name} sens {row['sensitivity']:.3f} prec {row['precision']:.3f} "
-                      f"spec {row['specificity']:.3f}" for name, row in model["per_class"].items()))
+    print(
+        f"Pooled CV accuracy {model['accuracy']:.4f}; per class: "
+        + ", ".join(
+            f"{name} sens {row['sensitivity']:.3f} prec {row['precision']:.3f} "
+            f"spec {row['specificity']:.3f}"
+            for name, row in model["per_class"].items()
+        )
+    )
     for key in ("model_binary", "baseline_binary"):
         if key in pooled:
             row = pooled[key]["per_class"]["synovitis"]
-            print(f"{key}: synovitis sens {row['sensitivity']:.3f} prec {row['precision']:.3f} "
-                  f"spec {row['specificity']:.3f}")
-    print(f"Held-out subject synovitis Dice: whole volume {whole:.3f}, inside joint boxes {in_boxes:.3f}")
+            print(
+                f"{key}: synovitis sens {row['sensitivity']:.3f} prec {row['precision']:.3f} "
+                f"spec {row['specificity']:.3f}"
+            )
+    print(
+        f"Held-out subject synovitis Dice: whole volume {whole:.3f}, inside joint boxes {in_boxes:.3f}"
+    )
     print(f"Git revision: {git_revision()}")
 
 
 def git_revision() -> str:
     completed = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True,
+        ["git", "describe", "--always", "--dirty"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         check=False,
     )
     return completed.stdout.strip()

@@ -10,9 +10,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 
-def classification_table(
-    truth: np.ndarray, predicted: np.ndarray, classes: list[str]
-) -> dict:
+def classification_table(truth: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
     """Build the confusion matrix and per-class metrics for integer labels.
 
     truth, predicted: (N,) class indices into ``classes``.
@@ -53,7 +51,8 @@ def binary_table(truth_positive: np.ndarray, predicted_positive: np.ndarray, pos
     truth_positive, predicted_positive: (N,) bool. The table's classes are ["rest", positive].
     """
     table = classification_table(
-        np.asarray(truth_positive, dtype=int), np.asarray(predicted_positive, dtype=int),
+        np.asarray(truth_positive, dtype=int),
+        np.asarray(predicted_positive, dtype=int),
         ["rest", positive],
     )
     table["positive"] = positive

@@ -108,8 +108,7 @@ class TicImageResNet50(nn.Module):
         super().__init__()
         if not 0 <= image_channel < in_channels:
             raise ValueError(
-                f"Invalid image_channel {image_channel}: the features have {in_channels} "
-                "channels."
+                f"Invalid image_channel {image_channel}: the features have {in_channels} channels."
             )
         self.in_channels = in_channels
         self.n_points = _points_per_channel(n_inputs, in_channels)

@@ -47,14 +47,15 @@ def predict_volume(
     """Classify the TIC of every voxel inside ``mask``.
 
     volume: (P, S, R, C) signal in modality units; times_s: (P,) seconds.
-    mask: (S, R, C) bool of voxels to classify; None uses ``body_mask(volume)``.
+    mask: (S, R, C) bool of voxels to classify; None uses ``body_mask(volume)``. Voxels whose
+        TIC contains NaN or infinity are not classified either.
     chunk: voxels whose features are computed at once; model_batch: TICs per forward pass.
-    bf16: run the network under bfloat16 autocast (faster on
-    CPUs with bf16 instructions; labels can differ for voxels near a decision boundary).
+    bf16: run the network under bfloat16 autocast. It is faster on CPUs with bf16
+        instructions, and labels can differ for voxels near a decision boundary.
     threads: torch CPU threads; None uses every core this process may run on.
     Returns (labels uint8 (S, R, C) with 0 = not classified and k = metadata["classes"][k - 1],
-    synovitis probability float32 (S, R, C), 0 where not classified or when the model has no
-    synovitis class).
+    synovitis probability float32 (S, R, C)). The probability is 0 where no voxel was
+    classified, and everywhere when the model has no synovitis class.
     """
     spec = FeatureSpec.from_dict(metadata["feature_spec"])
     classes = list(metadata["classes"])
@@ -78,6 +79,9 @@ def predict_volume(
         for start in range(0, len(voxels), chunk):
             selected = voxels[start : start + chunk]
             features = tic_features(signal[:, selected].T, times_s, spec)
+            finite = np.isfinite(features).all(axis=1)
+            if not finite.all():
+                selected, features = selected[finite], features[finite]
             inputs = apply_normaliser(features, metadata["normaliser"], spec)
             probabilities = predict_proba(model, inputs, batch_size=model_batch, bf16=bf16)
             labels[selected] = probabilities.argmax(axis=1) + 1
@@ -85,11 +89,10 @@ def predict_volume(
                 probability[selected] = probabilities[:, synovitis]
             if progress:
                 done = min(start + chunk, len(voxels))
+                # The count includes voxels skipped for non-finite signal.
                 progress(f"classified {done} of {len(voxels)} voxels", done / max(len(voxels), 1))
 
-    logger.info(
-        "Classified %d voxels in %.1f s", len(voxels), time.perf_counter() - started
-    )
+    logger.info("Classified %d voxels in %.1f s", len(voxels), time.perf_counter() - started)
     return labels.reshape(spatial), probability.reshape(spatial)
 
 
@@ -115,10 +118,10 @@ def body_mask(
     """Return bool (S, R, C): voxels whose pre-contrast signal S0 lies above the background.
 
     S0 is the mean of the first ``baseline_phases`` phases of the (P, S, R, C) volume.
-    threshold: S0 limit in modality units. None estimates it from the data: Otsu's method
-    splits log(1 + S0) into a background and a tissue class (on the log scale air, which holds
-    only Rician noise, lies far from all tissue; Otsu on S0 itself would split fat and marrow
-    from muscle instead). The threshold is the lower of two limits:
+    threshold: S0 limit in modality units. None estimates it from the data. Otsu's method
+    splits log(1 + S0) into a background and a tissue class. On the log scale air, which
+    contains only Rician noise, lies far from all tissue. Otsu on S0 itself would split fat
+    and marrow from muscle instead. The threshold is the lower of two limits:
     - halfway between the class medians on the log scale;
     - 4 times the background median. The background is Rayleigh noise with median 1.18 sigma,
       so this is about 4.7 sigma, which a mean of 2 or more baseline noise samples almost
@@ -150,18 +153,18 @@ def _background_threshold(s0: np.ndarray) -> float:
 _NOISE_MEDIAN_FACTOR = 4.0
 
 
-def configure_malloc(
-    mmap_threshold: int = 64 << 20, trim_threshold: int = 256 << 20
-) -> bool:
+def configure_malloc(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 << 20) -> bool:
     """Make glibc keep freed buffers of up to mmap_threshold bytes in the process heap.
 
-    By default glibc serves large allocations with mmap and unmaps them on free, so every
-    forward pass page-faults its activations back in; on a 2-core machine that made whole-
-    volume prediction with the 1-D CNN about 3 times slower. With these settings up to
-    trim_threshold bytes of free heap stay mapped. The setting is process-wide and is applied
-    once; it is the same as starting the process with
-    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456.
-    Returns False when the C library is not glibc (nothing is changed).
+    By default glibc serves large allocations with mmap and unmaps them on free, so each
+    forward pass page-faults its activations back in. In bench/bench_learning.py on a 2-core
+    machine, glibc's defaults cost 0.4 to 2.9 million minor page faults per prediction of a
+    27 x 20 x 256 x 256 volume. Whole-volume prediction with the 1-D CNN then took 13.9 s
+    instead of 10.4 s. With these settings up to trim_threshold bytes of free heap stay
+    mapped. The setting is process-wide, and the first successful call fixes it.
+    predict_volume and train_and_evaluate call this function. Starting the process with
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456
+    has the same effect. Returns False when the C library is not glibc (nothing is changed).
     """
     global _malloc_configured
     if _malloc_configured:

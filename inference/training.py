@@ -96,9 +96,7 @@ class TrainConfig:
                 f"{', '.join(CLASS_WEIGHTINGS)}."
             )
         if self.folds == 1 or self.folds < 0:
-            raise ValueError(
-                f"Invalid folds {self.folds}: use 0 to skip cross-validation or >= 2."
-            )
+            raise ValueError(f"Invalid folds {self.folds}: use 0 to skip cross-validation or >= 2.")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Invalid {name} {getattr(self, name)}: it must be >= 1.")
@@ -171,7 +169,10 @@ def train_and_evaluate(
     dataset = _build_dataset(groups, labels_array[keep], subjects_array[keep], classes, config)
     logger.info(
         "Training %s on %d TICs, %d subjects, classes %s",
-        config.architecture, len(dataset.targets), len(np.unique(dataset.subjects)), classes,
+        config.architecture,
+        len(dataset.targets),
+        len(np.unique(dataset.subjects)),
+        classes,
     )
 
     with _torch_settings(config.threads):
@@ -180,7 +181,10 @@ def train_and_evaluate(
         inputs = apply_normaliser(dataset.features, normaliser, config.feature_spec)
         n_trainings = len(report["folds"]) + 1
         model = _fit_model(
-            inputs, dataset.targets, len(classes), config,
+            inputs,
+            dataset.targets,
+            len(classes),
+            config,
             seed=_derived_seed(config.seed, n_trainings - 1),
             progress=_stage_progress(progress, n_trainings - 1, n_trainings, "final model"),
         )
@@ -226,7 +230,9 @@ def make_subject_folds(
 
 def check_disjoint_subjects(train_subjects: np.ndarray, test_subjects: np.ndarray) -> None:
     """Raise SubjectLeakError if any subject has TICs in both the training and the test fold."""
-    shared = sorted(set(np.asarray(train_subjects).tolist()) & set(np.asarray(test_subjects).tolist()))
+    shared = sorted(
+        set(np.asarray(train_subjects).tolist()) & set(np.asarray(test_subjects).tolist())
+    )
     if shared:
         raise SubjectLeakError(
             f"Subjects {shared} are in both the training and the test fold; split by subject."
@@ -246,18 +252,24 @@ def _cross_validate(
         report["split"] = {"method": "none", "folds": 0, "seed": config.seed}
         return report
 
-    method, splits = make_subject_folds(dataset.subjects, dataset.targets, config.folds, config.seed)
+    method, splits = make_subject_folds(
+        dataset.subjects, dataset.targets, config.folds, config.seed
+    )
     report["split"] = {"method": method, "folds": len(splits), "seed": config.seed}
     predicted = np.full(len(dataset.targets), -1, dtype=np.int64)
     for fold, (train, test) in enumerate(splits):
         normaliser = fit_normaliser(dataset.features[train], spec)
         model = _fit_model(
             apply_normaliser(dataset.features[train], normaliser, spec),
-            dataset.targets[train], len(classes), config,
+            dataset.targets[train],
+            len(classes),
+            config,
             seed=_derived_seed(config.seed, fold),
             progress=_stage_progress(progress, fold, len(splits) + 1, f"fold {fold + 1}"),
         )
-        probabilities = predict_proba(model, apply_normaliser(dataset.features[test], normaliser, spec))
+        probabilities = predict_proba(
+            model, apply_normaliser(dataset.features[test], normaliser, spec)
+        )
         predicted[test] = probabilities.argmax(axis=1)
         entry = {
             "fold": fold + 1,
@@ -277,7 +289,9 @@ def _cross_validate(
     return report
 
 
-def _tables(dataset: _Dataset, indices: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
+def _tables(
+    dataset: _Dataset, indices: np.ndarray, predicted: np.ndarray, classes: list[str]
+) -> dict:
     truth = dataset.targets[indices]
     tables = {"model": classification_table(truth, predicted, classes)}
     if SYNOVITIS not in classes:
@@ -313,7 +327,9 @@ def _fit_model(
 ) -> nn.Module:
     """Train one network on standardised float32 (N, F) inputs and int64 (N,) targets."""
     torch.manual_seed(seed)
-    model = build_network(config.architecture, inputs.shape[1], n_classes, **network_hparams(config))
+    model = build_network(
+        config.architecture, inputs.shape[1], n_classes, **network_hparams(config)
+    )
     loss_function = nn.CrossEntropyLoss(weight=_class_weights(targets, n_classes, config))
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -327,12 +343,14 @@ def _fit_model(
     x_all = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
     y_all = torch.from_numpy(targets.astype(np.int64))
     # Batch normalisation (in the ResNets) cannot train on a batch of one sample.
-    min_batch = 2 if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()) else 1
+    has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    min_batch = 2 if has_batch_norm else 1
 
     model.train()
     for epoch in range(config.epochs):
         losses = []
-        for batch in torch.randperm(len(targets), generator=order_generator).split(config.batch_size):
+        order = torch.randperm(len(targets), generator=order_generator)
+        for batch in order.split(config.batch_size):
             if len(batch) < min_batch:
                 continue
             x = x_all[batch]
@@ -347,7 +365,9 @@ def _fit_model(
             losses.append(loss.item())
         if progress:
             mean_loss = f"{np.mean(losses):.4f}" if losses else "n/a"
-            progress(f"epoch {epoch + 1}/{config.epochs}, loss {mean_loss}", (epoch + 1) / config.epochs)
+            progress(
+                f"epoch {epoch + 1}/{config.epochs}, loss {mean_loss}", (epoch + 1) / config.epochs
+            )
     model.eval()
     return model
 
@@ -397,7 +417,9 @@ def _torch_settings(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous_threads)
 
 
-def _stage_progress(progress: Progress | None, stage: int, n_stages: int, name: str) -> Progress | None:
+def _stage_progress(
+    progress: Progress | None, stage: int, n_stages: int, name: str
+) -> Progress | None:
     if progress is None:
         return None
 
@@ -532,8 +554,16 @@ def _train_config_dict(config: TrainConfig) -> dict:
     values = {
         name: getattr(config, name)
         for name in (
-            "architecture", "epochs", "batch_size", "learning_rate", "weight_decay", "folds",
-            "seed", "class_weighting", "max_tics_per_class_per_subject", "augment_noise_sd",
+            "architecture",
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "weight_decay",
+            "folds",
+            "seed",
+            "class_weighting",
+            "max_tics_per_class_per_subject",
+            "augment_noise_sd",
         )
     }
     values["threads"] = config.threads or usable_cores()
@@ -547,7 +577,9 @@ def _train_config_dict(config: TrainConfig) -> dict:
 def _counts_per_subject(dataset: _Dataset, classes: list[str]) -> dict:
     counts = {}
     for subject in np.unique(dataset.subjects):
-        per_class = np.bincount(dataset.targets[dataset.subjects == subject], minlength=len(classes))
+        per_class = np.bincount(
+            dataset.targets[dataset.subjects == subject], minlength=len(classes)
+        )
         counts[str(subject)] = {name: int(n) for name, n in zip(classes, per_class, strict=True)}
     return counts
 
@@ -577,7 +609,10 @@ def _code_revision() -> str | None:
     try:
         completed = subprocess.run(
             ["git", "describe", "--always", "--dirty"],
-            cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=10,
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
             check=True,
         )
     except (OSError, subprocess.SubprocessError):
@@ -619,7 +654,9 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
         )
     metadata = payload["metadata"]
     model = build_network(
-        metadata["architecture"], metadata["n_inputs"], len(metadata["classes"]),
+        metadata["architecture"],
+        metadata["n_inputs"],
+        len(metadata["classes"]),
         **metadata["hparams"],
     )
     model.load_state_dict(payload["state_dict"])

@@ -125,12 +125,27 @@ def test_progress_reports_voxels(model_and_metadata, series):
     volume, truth = series
     messages = []
     predict_volume(
-        *model_and_metadata, volume, TIMES_15S, chunk=500,
+        *model_and_metadata,
+        volume,
+        TIMES_15S,
+        chunk=500,
         progress=lambda message, fraction: messages.append((message, fraction)),
     )
-    assert messages[-1] == (f"classified {int((truth > 0).sum())} of {int((truth > 0).sum())} voxels", 1.0)
+    assert messages[-1] == (
+        f"classified {int((truth > 0).sum())} of {int((truth > 0).sum())} voxels",
+        1.0,
+    )
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is a glibc function")
 def test_configure_malloc_on_glibc():
     assert configure_malloc() is True
+
+
+def test_nan_voxels_not_classified(model_and_metadata, series):
+    volume, truth = series
+    broken = volume.copy()
+    broken[5, 1, 10, 5] = np.nan
+    labels, _ = predict_volume(*model_and_metadata, broken, TIMES_15S)
+    assert labels[1, 10, 5] == 0
+    assert (labels[truth > 0] > 0).sum() == (truth > 0).sum() - 1

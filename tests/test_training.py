@@ -1,8 +1,7 @@
 """Features, networks, subject-wise cross-validation and checkpoints of the TIC classifiers.
 
-The labelled TICs are analytic curves with known classes: muscle rises slowly, bone stays
-flat and synovitis rises fast then washes out; each subject has its own baseline signal and
-noise.
+The labelled TICs are analytic curves with known classes. Muscle rises slowly, bone stays
+flat, and synovitis rises fast, then washes out. Each subject has its own baseline signal.
 """
 
 import json
@@ -35,8 +34,8 @@ from inference.training import (
 )
 
 TIMES_15S = np.arange(27) * 15.0
-# One thread keeps the tests' run time steady on a shared machine; a second OpenMP thread
-# that busy-waits for a busy core made training 10 times slower there.
+# One thread keeps the tests' run time steady on a shared machine. There, a second OpenMP
+# thread that busy-waited for a busy core made training 10 times slower.
 FAST = dict(epochs=6, batch_size=256, threads=1)
 
 
@@ -44,9 +43,17 @@ def analytic_tics(name: str, n: int, times_s: np.ndarray, rng, s0: float = 500.0
     """Return float64 (n, P) noisy TICs of one class; contrast arrives at 30 s."""
     t = np.clip(times_s - 30.0, 0.0, None)
     if name == "muscle":
-        amplitude, rate, washout = rng.uniform(0.3, 0.6, (n, 1)), rng.uniform(0.005, 0.012, (n, 1)), 0.0
+        amplitude, rate, washout = (
+            rng.uniform(0.3, 0.6, (n, 1)),
+            rng.uniform(0.005, 0.012, (n, 1)),
+            0.0,
+        )
     elif name == "bone":
-        amplitude, rate, washout = rng.uniform(0.0, 0.05, (n, 1)), rng.uniform(0.005, 0.02, (n, 1)), 0.0
+        amplitude, rate, washout = (
+            rng.uniform(0.0, 0.05, (n, 1)),
+            rng.uniform(0.005, 0.02, (n, 1)),
+            0.0,
+        )
     else:
         amplitude = rng.uniform(1.0, 2.5, (n, 1))
         rate = rng.uniform(0.04, 0.1, (n, 1))
@@ -316,8 +323,12 @@ def test_mixed_protocols_train():
             subjects += [f"S{subject}"] * 40
             series += [index] * 40
     result = train_and_evaluate(
-        tics, labels, subjects, config=TrainConfig(folds=4, **FAST),
-        times_by_series=[TIMES_15S, coarse_times], series_index=series,
+        tics,
+        labels,
+        subjects,
+        config=TrainConfig(folds=4, **FAST),
+        times_by_series=[TIMES_15S, coarse_times],
+        series_index=series,
     )
     assert result.report["pooled"]["model"]["n"] == 480
     assert result.report["pooled"]["model"]["accuracy"] > 0.9
@@ -337,8 +348,12 @@ def test_same_seed_same_weights():
 
 def test_other_seed_other_weights():
     tics, labels, subjects = analytic_cohort(n_subjects=2, per_class=20)
-    first = train_and_evaluate(tics, labels, subjects, TIMES_15S, TrainConfig(folds=0, seed=1, **FAST))
-    second = train_and_evaluate(tics, labels, subjects, TIMES_15S, TrainConfig(folds=0, seed=2, **FAST))
+    first = train_and_evaluate(
+        tics, labels, subjects, TIMES_15S, TrainConfig(folds=0, seed=1, **FAST)
+    )
+    second = train_and_evaluate(
+        tics, labels, subjects, TIMES_15S, TrainConfig(folds=0, seed=2, **FAST)
+    )
     assert first.metadata["weights_sha256"] != second.metadata["weights_sha256"]
 
 
@@ -436,8 +451,12 @@ def test_nan_padded_series_train():
                 subjects += [f"S{subject}"] * 20
                 series += [index] * 20
     result = train_and_evaluate(
-        np.concatenate(rows), labels, subjects, config=TrainConfig(folds=2, **FAST),
-        times_by_series=[TIMES_15S, coarse_times], series_index=series,
+        np.concatenate(rows),
+        labels,
+        subjects,
+        config=TrainConfig(folds=2, **FAST),
+        times_by_series=[TIMES_15S, coarse_times],
+        series_index=series,
     )
     assert result.report["pooled"]["model"]["n"] == 160
     assert np.isfinite(result.report["pooled"]["model"]["accuracy"])
@@ -446,7 +465,11 @@ def test_nan_padded_series_train():
 def test_resnet50_2d_trains_end_to_end():
     tics, labels, subjects = analytic_cohort(n_subjects=2, per_class=8)
     config = TrainConfig(
-        architecture="resnet50_2d", epochs=1, batch_size=16, folds=2, threads=1,
+        architecture="resnet50_2d",
+        epochs=1,
+        batch_size=16,
+        folds=2,
+        threads=1,
         hparams={"image_size": 32},
     )
     result = train_and_evaluate(tics, labels, subjects, TIMES_15S, config)
