@@ -12,10 +12,6 @@ ifeq ($(origin DATABASE_URL), undefined)
 PRIVATE_DB := 1
 export DATABASE_URL := $(shell $(PYTHON) -c 'import sys; sys.path.insert(0, "."); from pannusmap import devdb; print(devdb.url())' 2>/dev/null)
 endif
-# Worker processes allocate and free large tensors for every chunk; without these glibc settings
-# the memory goes back to the OS and is faulted in again each time, which tripled prediction time
-# in measurements on 2-core machines.
-export GLIBC_TUNABLES ?= glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=1073741824
 
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/package.json frontend/package-lock.json frontend/vite.config.js
 

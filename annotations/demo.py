@@ -1,7 +1,7 @@
 """The built-in demo: a phantom cohort, its import, demo accounts, and ROIs from ground truth.
 
 Generated ROIs are outlines of small patches of known tissue (muscle, bone marrow, active
-synovitis, artery) on the phantom's label volume; they belong to the `demo-groundtruth` account
+synovitis, artery, vein, and skin or fat as "other") on the phantom's label volume; they belong to the `demo-groundtruth` account
 and are flagged `is_generated`, so they are never mistaken for a person's work.
 """
 
@@ -29,9 +29,18 @@ DEMO_ACCOUNTS = [
 ]
 GROUND_TRUTH_ACCOUNT = "demo-groundtruth"
 # Phantom tissue code -> ROI label, for the generated ROIs.
-TRUTH_LABELS = {3: "muscle", 4: "bone", 8: "synovitis", 10: "artery"}
-PATCH_SIZE = {"muscle": 10, "bone": 10, "synovitis": 16, "artery": 16}
-ROIS_PER_LABEL = {"muscle": 8, "bone": 8, "synovitis": 10, "artery": 4}
+# Vessels and "other" tissue (skin, fat) get ROIs too: a model that knows only muscle, bone and
+# synovitis has to put every other voxel of the hand into one of them.
+TRUTH_LABELS = {
+    "muscle": (3,),
+    "bone": (4,),
+    "synovitis": (8,),
+    "artery": (10,),
+    "vein": (11,),
+    "other": (1, 2),
+}
+PATCH_SIZE = {"muscle": 10, "bone": 10, "synovitis": 16, "artery": 16, "vein": 16, "other": 10}
+ROIS_PER_LABEL = {"muscle": 8, "bone": 8, "synovitis": 10, "artery": 4, "vein": 4, "other": 8}
 
 
 def create_accounts():
@@ -115,20 +124,21 @@ def patch_outlines(mask, patch_size, limit, rng):
 
 @transaction.atomic
 def add_ground_truth_rois(series, labels, seed):
-    """Create generated ROIs of muscle, bone, synovitis and artery from a phantom label volume."""
+    """Create generated ROIs of every label from a phantom label volume."""
     author = User.objects.get(username=GROUND_TRUTH_ACCOUNT)
     if series.rois.filter(author=author).exists():
         return 0
     rng = np.random.default_rng(seed)
     created = 0
-    for code, label in TRUTH_LABELS.items():
-        slices_with_tissue = [s for s in range(labels.shape[0]) if (labels[s] == code).sum() > 20]
+    for label, codes in TRUTH_LABELS.items():
+        tissue = np.isin(labels, codes)
+        slices_with_tissue = [s for s in range(labels.shape[0]) if tissue[s].sum() > 20]
         budget = ROIS_PER_LABEL[label]
         for slice_index in rng.permutation(slices_with_tissue):
             if budget <= 0:
                 break
             for outline in patch_outlines(
-                labels[slice_index] == code, PATCH_SIZE[label], min(budget, 2), rng
+                tissue[slice_index], PATCH_SIZE[label], min(budget, 2), rng
             ):
                 create_roi(series, author, int(slice_index), label, outline, is_generated=True)
                 budget -= 1
