@@ -8,7 +8,8 @@ import { el } from './ui.js';
  * Form fields. `path` is the parameter's place in the API object; `scale` converts the API value
  * to the shown one (plateau band as a fraction -> %); `offset` turns a 0-based phase index into
  * the 1-based phase number shown everywhere in the viewer. A blank `optional` field is sent as null
- * (automatic choice); any other blank field is left out, so the server uses its default.
+ * (automatic choice); any other blank field is left out, so the server uses its default. A field
+ * with `method` applies only to that arterial threshold method and is disabled under the others.
  */
 export const PARAMETER_FIELDS = [
   { path: ['shape', 'plateau_band'], label: 'paramPlateauBand', scale: 100, min: 0, step: 'any' },
@@ -16,10 +17,15 @@ export const PARAMETER_FIELDS = [
   { path: ['shape', 'fast_fraction'], label: 'paramFastFraction', min: 0, max: 1, step: 'any' },
   { path: ['shape', 'enhancement_fraction'], label: 'paramEnhancementFraction', min: 0, step: 'any' },
   { path: ['maps', 'iauc_window_s'], label: 'paramIaucWindow', min: 0, step: 'any' },
-  { path: ['arterial', 'threshold_sd'], label: 'paramThresholdSd', min: 0, step: 'any' },
+  { path: ['arterial', 'arterial_fraction'], label: 'paramArterialFraction', min: 0, max: 1, step: 'any', method: 'arterial_fraction' },
+  { path: ['arterial', 'threshold_sd'], label: 'paramThresholdSd', min: 0, step: 'any', method: 'sd' },
   { path: ['baseline_phases'], label: 'paramBaselinePhases', optional: true, integer: true, min: 1, step: 1 },
   { path: ['arterial_phase'], label: 'paramArterialPhase', optional: true, integer: true, offset: 1, min: 1, step: 1 },
 ];
+
+const METHOD_PATH = ['arterial', 'threshold_method'];
+/** Arterial threshold methods of the server; the first is its default. */
+export const THRESHOLD_METHODS = ['arterial_fraction', 'sd', 'otsu'];
 
 function readPath(object, path) {
   return path.reduce((value, key) => (value === null || value === undefined ? undefined : value[key]), object);
@@ -69,6 +75,16 @@ export class AnalysisForm {
       this.inputs.set(field, input);
       return el('label', { class: 'pm-param' }, el('span', {}, t(field.label, { n: this.phaseCount })), input);
     });
+    this.method = el(
+      'select',
+      { name: METHOD_PATH.join('.') },
+      ...THRESHOLD_METHODS.map((method) => el('option', { value: method }, t(`thresholdMethod_${method}`))),
+    );
+    this.method.addEventListener('change', () => this.enableMethodFields());
+    const methodRow = el('label', { class: 'pm-param' }, el('span', {}, t('paramThresholdMethod')), this.method);
+    // The method chooser goes above the fields that depend on it.
+    const firstMethodField = PARAMETER_FIELDS.findIndex((field) => field.method);
+    rows.splice(firstMethodField, 0, methodRow);
     this.motion = el('input', { type: 'checkbox', name: 'motion_correction' });
     this.error = el('p', { class: 'pm-form-error', role: 'alert', hidden: true });
     this.button = el('button', { type: 'submit' }, t('recompute'));
@@ -99,13 +115,28 @@ export class AnalysisForm {
     for (const [field, input] of this.inputs) {
       input.value = toShown(field, readPath(this.base, field.path));
     }
+    this.method.value = readPath(this.base, METHOD_PATH) ?? THRESHOLD_METHODS[0];
+    this.enableMethodFields();
     this.motion.checked = Boolean(this.base.motion_correction);
+  }
+
+  enableMethodFields() {
+    for (const [field, input] of this.inputs) {
+      if (field.method) {
+        input.disabled = field.method !== this.method.value;
+      }
+    }
   }
 
   /** Read the parameters from the fields; throws an Error naming the field when one is invalid. */
   read() {
     const parameters = structuredClone(this.base);
+    writePath(parameters, METHOD_PATH, this.method.value);
     for (const [field, input] of this.inputs) {
+      if (input.disabled) {
+        // The chosen method does not use this value; the shown analysis' value is kept.
+        continue;
+      }
       const label = t(field.label, { n: this.phaseCount });
       // A number input reports text it cannot parse as an empty value with validity.badInput set.
       if (input.value.trim() === '' && !input.validity.badInput) {

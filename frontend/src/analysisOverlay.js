@@ -36,7 +36,8 @@ export class AnalysisOverlay {
     this.opacity = 0.6;
     /** Display range of continuous maps; `auto` follows the percentiles of each slice. */
     this.range = { min: 0, max: 1, auto: true };
-    this.hideBelow = false;
+    // On by default, so non-enhancing tissue does not cover the image in the lowest colour.
+    this.hideBelow = true;
     this.hideNoise = true;
     this.hiddenTypes = new Set(INITIALLY_HIDDEN_TYPES);
     this.lut = viridisLut();

@@ -98,7 +98,7 @@ export class AnalysisPanel {
     this.autoButton = el('button', { type: 'button', title: t('rangeAutoTitle') }, t('rangeAuto'));
     this.autoButton.addEventListener('click', () => this.overlay.setRange(0, 1, true));
 
-    this.hideBelow = el('input', { type: 'checkbox' });
+    this.hideBelow = el('input', { type: 'checkbox', checked: this.overlay.hideBelow });
     this.hideBelow.addEventListener('change', () => this.overlay.setHideBelow(this.hideBelow.checked));
     this.hideNoise = el('input', { type: 'checkbox', checked: this.overlay.hideNoise });
     this.hideNoise.addEventListener('change', () => {

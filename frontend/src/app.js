@@ -20,7 +20,11 @@ import { renderRoiList } from './roiList.js';
 import { RoiManager } from './rois.js';
 import { StackViewer } from './stackViewer.js';
 import { TicPanel, weightedMeanCurve } from './ticPanel.js';
-import { buildLayout, el, showMessage } from './ui.js';
+import { buildLayout, clearMessage, el, showMessage } from './ui.js';
+
+// Status keys of completed edits. Each one clears the error bar, because the error it shows
+// belongs to an earlier action.
+const SUCCESS_KEYS = new Set(['roiSaved', 'roiDeleted', 'roiLabelChanged', 'undone', 'jointSaved']);
 
 export class ViewerApp {
   /**
@@ -320,9 +324,12 @@ export class ViewerApp {
   onMessage(kind, key, params) {
     if (kind === 'error') {
       showMessage(this.parts, t(key, params));
-    } else {
-      this.setStatus(key, params);
+      return;
     }
+    if (SUCCESS_KEYS.has(key)) {
+      clearMessage(this.parts);
+    }
+    this.setStatus(key, params);
   }
 
   describeError(actionKey, error) {

@@ -43,17 +43,71 @@ export function pixelToWorld(imageId, [column, row]) {
   );
 }
 
-/**
- * Convert a closed world-coordinate outline to a simplified image polygon.
- * @returns {number[][]} [[column, row], ...], the closing point not repeated, 3 decimals
- */
-export function outlineToPolygon(imageId, worldPolyline) {
+/** Convert world points (mm) to image [column, row] points, dropping a repeated closing point. */
+export function outlineToPixels(imageId, worldPolyline) {
   const points = worldPolyline.map((point) => worldToPixel(imageId, point));
   const first = points[0];
   const last = points[points.length - 1];
   if (points.length > 1 && first[0] === last[0] && first[1] === last[1]) {
     points.pop();
   }
+  return points;
+}
+
+/**
+ * Clip a closed [column, row] polygon to the image area, columns -0.5…C-0.5 and rows -0.5…R-0.5,
+ * by Sutherland–Hodgman clipping against each image edge.
+ *
+ * An outline that leaves the image and comes back stays one polygon whose parts are joined by
+ * edges along the image border. No pixel centre lies on the border, so those edges add no pixels
+ * under the pixel-centre rule, and the API's single polygon per ROI is kept.
+ * @returns {number[][]} the clipped polygon; [] when no part of `polygon` lies inside
+ */
+export function clipToImage(polygon, rows, columns) {
+  const edges = [
+    { axis: 0, limit: -0.5, inside: (value) => value >= -0.5 },
+    { axis: 0, limit: columns - 0.5, inside: (value) => value <= columns - 0.5 },
+    { axis: 1, limit: -0.5, inside: (value) => value >= -0.5 },
+    { axis: 1, limit: rows - 0.5, inside: (value) => value <= rows - 0.5 },
+  ];
+  let points = polygon;
+  for (const edge of edges) {
+    points = clipToEdge(points, edge);
+  }
+  return points;
+}
+
+function clipToEdge(points, { axis, limit, inside }) {
+  const kept = [];
+  for (let i = 0; i < points.length; i++) {
+    const current = points[i];
+    const previous = points[(i + points.length - 1) % points.length];
+    const currentInside = inside(current[axis]);
+    if (currentInside !== inside(previous[axis])) {
+      kept.push(crossing(previous, current, axis, limit));
+    }
+    if (currentInside) {
+      kept.push(current);
+    }
+  }
+  return kept;
+}
+
+/** Point where segment a–b crosses the line `axis` = `limit`, placed exactly on that line. */
+function crossing(a, b, axis, limit) {
+  const other = 1 - axis;
+  const fraction = (limit - a[axis]) / (b[axis] - a[axis]);
+  const point = [0, 0];
+  point[axis] = limit;
+  point[other] = a[other] + fraction * (b[other] - a[other]);
+  return point;
+}
+
+/**
+ * Simplify a closed [column, row] polygon for saving.
+ * @returns {number[][]} the closing point not repeated, coordinates rounded to 3 decimals
+ */
+export function simplifyPolygon(points) {
   // decimate() keeps both ends of an open line, so the closed outline is simplified as such.
   const simplified = toolUtilities.math.polyline.decimate(points, SIMPLIFY_TOLERANCE_PX);
   return simplified.map(([column, row]) => [roundTo(column, 3), roundTo(row, 3)]);

@@ -8,7 +8,14 @@ import { Enums as toolEnums, PlanarFreehandROITool, annotation } from '@cornerst
 import { eventTarget } from '@cornerstonejs/core';
 
 import { ApiError } from './api.js';
-import { outlineToPolygon, polygonArea, polygonContains, polygonToOutline } from './geometry.js';
+import {
+  clipToImage,
+  outlineToPixels,
+  polygonArea,
+  polygonContains,
+  polygonToOutline,
+  simplifyPolygon,
+} from './geometry.js';
 import { t } from './i18n.js';
 import { parseImageId } from './imageLoader.js';
 
@@ -181,13 +188,12 @@ export class RoiManager {
   }
 
   async saveDrawnOutline(imageId, polyline) {
-    const polygon = outlineToPolygon(imageId, polyline);
-    if (polygon.length < 3 || polygonArea(polygon) === 0) {
-      this.emit('message', 'error', 'roiTooSmall');
+    const polygon = this.drawnPolygon(imageId, polyline);
+    if (!polygon) {
       return;
     }
     if (!this.currentLabel) {
-      this.emit('message', 'error', 'noLabels');
+      this.rejectDrawn('noLabels');
       return;
     }
     const { slice } = parseImageId(imageId);
@@ -203,8 +209,32 @@ export class RoiManager {
         slice: roi.slice_index + 1,
       });
     } catch (error) {
+      this.emit('message', 'status', 'roiNotSaved');
       this.emit('error', 'actionSaveRoi', error);
     }
+  }
+
+  /** Clip a drawn outline to the image and simplify it. Reports why and returns null when too little is left. */
+  drawnPolygon(imageId, polyline) {
+    const [, , rows, columns] = this.series.shape;
+    const points = outlineToPixels(imageId, polyline);
+    const inside = clipToImage(points, rows, columns);
+    if (inside.length < 3 || polygonArea(inside) === 0) {
+      const drawnArea = points.length >= 3 && polygonArea(points) > 0;
+      this.rejectDrawn(drawnArea ? 'roiOutsideImage' : 'roiTooSmall');
+      return null;
+    }
+    const polygon = simplifyPolygon(inside);
+    if (polygon.length < 3 || polygonArea(polygon) === 0) {
+      this.rejectDrawn('roiTooSmall');
+      return null;
+    }
+    return polygon;
+  }
+
+  rejectDrawn(key) {
+    this.emit('message', 'status', 'roiNotSaved');
+    this.emit('message', 'error', key);
   }
 
   async createRoi(payload) {

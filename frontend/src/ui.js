@@ -240,7 +240,8 @@ export function buildLayout(root, series) {
   const imageColumn = el(
     'div',
     { class: 'pm-image-column' },
-    el('div', { class: 'pm-viewport-frame' }, parts.viewport),
+    // The error bar lies over the image, so showing it does not move the image under the pointer.
+    el('div', { class: 'pm-viewport-frame' }, parts.viewport, parts.message),
     buildNavigation(parts, series),
   );
   root.replaceChildren(
@@ -249,7 +250,6 @@ export function buildLayout(root, series) {
       { class: 'pm-viewer', role: 'region', 'aria-label': t('viewerTitle') },
       buildToolbar(parts),
       parts.notice,
-      parts.message,
       el('div', { class: 'pm-main' }, imageColumn, buildSidePanel(parts)),
       el('div', { class: 'pm-statusbar' }, parts.status),
       buildHelp(parts),
@@ -267,4 +267,9 @@ export function showMessage(parts, text) {
   });
   parts.message.replaceChildren(el('span', {}, text), dismiss);
   parts.message.hidden = false;
+}
+
+export function clearMessage(parts) {
+  parts.message.hidden = true;
+  parts.message.replaceChildren();
 }

@@ -182,3 +182,33 @@ def test_reference_uses_own_muscle_rois(page, live_server, annotator_a, annotato
     assert reference["roi_count"] == 2
     assert reference["mean"] == pytest.approx(pixels.mean(axis=1).tolist(), rel=1e-6)
     assert "Muscle reference" in page.inner_text(".pm-tic-chart")
+
+
+def test_sd_field_only_for_sd(page, live_server, annotator_a, phantom_series):
+    open_analysed(page, live_server, phantom_series)
+    page.click(".pm-parameters summary")
+    method = "select[name='arterial.threshold_method']"
+    sd_field = "input[name='arterial.threshold_sd']"
+    fraction_field = "input[name='arterial.arterial_fraction']"
+
+    assert page.input_value(method) == "arterial_fraction"
+    assert page.is_disabled(sd_field)
+    assert page.is_enabled(fraction_field)
+
+    page.select_option(method, "sd")
+    assert page.is_enabled(sd_field)
+    assert page.is_disabled(fraction_field)
+
+
+def test_recompute_sends_threshold_method(page, live_server, annotator_a, phantom_series):
+    open_analysed(page, live_server, phantom_series)
+    page.click(".pm-parameters summary")
+
+    page.select_option("select[name='arterial.threshold_method']", "sd")
+    page.fill("input[name='arterial.threshold_sd']", "4")
+    page.click(".pm-param-form button[type=submit]")
+
+    page.wait_for_selector(".pm-analysis-status[data-status=queued]")
+    newest = json.loads(page.evaluate(f"JSON.stringify({VIEWER}.analysis.latest())"))
+    assert newest["parameters"]["arterial"]["threshold_method"] == "sd"
+    assert newest["parameters"]["arterial"]["threshold_sd"] == pytest.approx(4.0)

@@ -23,10 +23,10 @@ RADIUS_PX = 60
 VERTICES = 24
 
 
-def outline_points(box, radius=RADIUS_PX, vertices=VERTICES):
-    cx = box["x"] + box["width"] / 2
-    cy = box["y"] + box["height"] / 2
-    angles = [2 * math.pi * i / vertices for i in range(vertices + 1)]
+def outline_points(box, radius=RADIUS_PX, vertices=VERTICES, centre=None, start_angle=0.0):
+    """Circle around `centre` (CSS px; default the viewport centre), starting at `start_angle`."""
+    cx, cy = centre or (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    angles = [start_angle + 2 * math.pi * i / vertices for i in range(vertices + 1)]
     return [(cx + radius * math.cos(a), cy + radius * math.sin(a)) for a in angles]
 
 
@@ -208,3 +208,66 @@ def test_anisotropic_pixels_roi(page, live_server, annotator_a, phantom_series):
     assert max(columns) - min(columns) == pytest.approx(2 * RADIUS_PX * columns_per_px, rel=0.1)
     assert max(rows) - min(rows) == pytest.approx(2 * RADIUS_PX * rows_per_px, rel=0.1)
     assert abs((min(rows) + max(rows)) / 2 - (phantom_series.rows - 1) / 2) < 1.0
+
+
+def left_image_edge(box, series):
+    """CSS x of the image's left edge; the fitted image is centred in the viewport."""
+    _, columns_per_px = image_pixels_per_css_px(box, series)
+    return box["x"] + box["width"] / 2 - series.columns / columns_per_px / 2
+
+
+def draw_outside_image(page, box, series):
+    """Draw a circle in the black margin left of the image."""
+    centre = (left_image_edge(box, series) - 40, box["y"] + box["height"] / 2)
+    draw_outline(page, outline_points(box, radius=20, centre=centre))
+
+
+def test_outline_clipped_to_image(page, live_server, annotator_a, phantom_series):
+    log_in(page, live_server, "anna")
+    viewport = open_viewer(page, live_server, phantom_series)
+    page.select_option(".pm-toolbar select >> nth=0", "synovitis")
+    box = viewport.bounding_box()
+    rows_per_px, columns_per_px = image_pixels_per_css_px(box, phantom_series)
+    # A circle centred on the left image edge, drawn from its leftmost point, which lies outside.
+    centre = (left_image_edge(box, phantom_series), box["y"] + box["height"] / 2)
+    draw_outline(page, outline_points(box, centre=centre, start_angle=math.pi))
+    [roi] = wait_for_rois(phantom_series, 1)
+
+    columns = [point[0] for point in roi.polygon]
+    rows = [point[1] for point in roi.polygon]
+    assert all(-0.5 <= c <= phantom_series.columns - 0.5 for c in columns)
+    assert all(-0.5 <= r <= phantom_series.rows - 0.5 for r in rows)
+    assert min(columns) == pytest.approx(-0.5)
+    # The right half of the circle remains: it reaches one radius into the image.
+    assert max(columns) + 0.5 == pytest.approx(RADIUS_PX * columns_per_px, rel=0.1)
+    assert max(rows) - min(rows) == pytest.approx(2 * RADIUS_PX * rows_per_px, rel=0.1)
+    assert page.errors == []
+
+
+def test_outline_outside_image_rejected(page, live_server, annotator_a, phantom_series):
+    log_in(page, live_server, "anna")
+    viewport = open_viewer(page, live_server, phantom_series)
+    draw_outside_image(page, viewport.bounding_box(), phantom_series)
+
+    page.wait_for_selector(".pm-message:not([hidden])")
+    assert page.inner_text(".pm-message span") == "Draw the ROI inside the image."
+    assert page.inner_text(".pm-status") == "ROI not saved."
+    assert ROI.objects.filter(series=phantom_series).count() == 0
+
+
+def test_saved_roi_clears_error(page, live_server, annotator_a, phantom_series):
+    # NOTE: Cornerstone 5.14.0 drops strokes of fewer than 12 canvas points, and at this zoom any
+    # longer closed stroke keeps 3 points after simplification, so a rejected ROI outside the
+    # image stands in for a rejected tiny one. Both take the same path to the error bar.
+    log_in(page, live_server, "anna")
+    viewport = open_viewer(page, live_server, phantom_series)
+    box_before = viewport.bounding_box()
+    draw_outside_image(page, box_before, phantom_series)
+    page.wait_for_selector(".pm-message:not([hidden])")
+    # The error bar lies over the image, so the image stays where it was.
+    assert viewport.bounding_box() == box_before
+
+    draw_outline(page, outline_points(box_before))
+    [roi] = wait_for_rois(phantom_series, 1)
+    page.wait_for_selector(".pm-message", state="hidden")
+    assert page.inner_text(".pm-status").startswith(f"ROI {roi.id} saved")
