@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from inference.roi import polygon_mask
+
 from .models import ROI, Label, ROIRevision
 
 
@@ -100,6 +102,10 @@ def validate_polygon(series, polygon):
     if polygon_area_px(points) < 0.5:
         raise ValidationError(
             {"polygon": _("polygon encloses no area (its points are collinear or repeated).")}
+        )
+    if not polygon_mask(points, (series.rows, series.columns)).any():
+        raise ValidationError(
+            {"polygon": _("polygon contains no pixel centre, so it has no TIC. Draw a larger ROI.")}
         )
     return points
 

@@ -70,6 +70,7 @@ def test_list_filters_own_rois(roi_of_a, client_b, phantom_series):
         ([[1, 1], [5, 1], ["a", 5]], "finite numbers"),
         ([[1, 1], [500, 1], [5, 5]], "outside"),
         ("not a list", "at least 3"),
+        ([[10.1, 10.1], [10.9, 10.1], [10.9, 11.9], [10.1, 11.9]], "no pixel centre"),
     ],
 )
 def test_create_rejects_bad_polygon(client_a, phantom_series, polygon, reason):
