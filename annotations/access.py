@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from .models import ROI, Series
 
@@ -52,5 +53,10 @@ def get_roi_for_user(user, pk, write=False):
         ROI.objects.select_related("label", "author", "series"), pk=pk, is_deleted=False
     )
     if write:
-        require(can_annotate(user) and roi.author_id == user.id)
+        require(can_annotate(user))
+        if roi.author_id != user.id:
+            raise PermissionDenied(
+                _("ROI %(id)s belongs to %(owner)s; you can change or delete only your own ROIs.")
+                % {"id": roi.pk, "owner": roi.author.username}
+            )
     return roi

@@ -65,14 +65,16 @@ def normalise_parameters(raw):
                 _("Invalid %(group)s parameters: %(error)s") % {"group": group, "error": error},
                 code="invalid_parameters",
             ) from None
-    for name in ("baseline_phases", "arterial_phase"):
+    for name, lowest in (("baseline_phases", 1), ("arterial_phase", 0)):
         value = raw.get(name)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
+            isinstance(value, bool) or not isinstance(value, int) or value < lowest
         ):
             raise UserError(
-                _("%(name)s must be a non-negative integer or null, got %(value)r.")
-                % {"name": name, "value": value},
+                _(
+                    "%(name)s must be a whole number of at least %(lowest)s, or null for automatic, got %(value)r."
+                )
+                % {"name": name, "lowest": lowest, "value": value},
                 code="invalid_parameters",
             )
         result[name] = value
@@ -162,6 +164,11 @@ def describe_range(low, high):
     return _("%(low)s and at most %(high)s") % {"low": low_text, "high": f"{high:g}"}
 
 
+def group_name(params_class):
+    """Return the parameter group's name as the API and the viewer send it ("shape", …)."""
+    return next(group for group, cls in PARAMETER_GROUPS.items() if cls is params_class)
+
+
 def coerce_numbers(params_class, values):
     """Turn whole numbers into floats where the field's default is a float.
 
@@ -171,7 +178,7 @@ def coerce_numbers(params_class, values):
     defaults = {field.name: field.default for field in dataclasses.fields(params_class)}
     for name, value in values.items():
         if name in defaults:
-            check_value(params_class.__name__, name, value, defaults[name])
+            check_value(group_name(params_class), name, value, defaults[name])
     return {
         name: float(value)
         if isinstance(defaults.get(name), float)

@@ -29,6 +29,31 @@ def report_tables(report, classes):
     return tables
 
 
+SPLIT_METHODS = {
+    "leave_one_subject_out": gettext_noop("leave-one-subject-out"),
+    "stratified_group_kfold": gettext_noop("k-fold grouped by subject, class proportions kept"),
+    "none": gettext_noop("no cross-validation"),
+}
+
+
+def split_description(split):
+    """Return the cross-validation split of a report with its method name translated."""
+    return {**split, "method": _(SPLIT_METHODS.get(split.get("method"), split.get("method", "")))}
+
+
+def subject_counts(training_set):
+    """Rows (subject, "Muscle: 418, Bone: 300, …") of a training set, with translated labels."""
+    if training_set is None:
+        return []
+    return [
+        (
+            subject,
+            ", ".join(f"{class_display_name(label)}: {count}" for label, count in counts.items()),
+        )
+        for subject, counts in training_set.counts.get("per_subject", {}).items()
+    ]
+
+
 def fold_rows(report):
     """Return one row per cross-validation fold: test subjects, TIC counts and accuracies (%)."""
     return [
@@ -49,7 +74,7 @@ def class_display_name(name):
     from annotations.reference import LABELS
 
     display = {label: shown for label, shown, _color, _order in LABELS}
-    display["rest"] = gettext_noop("rest")
+    display["rest"] = gettext_noop("Rest")
     return _(display.get(name, name))
 
 

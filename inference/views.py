@@ -17,7 +17,7 @@ from . import actions
 from .export import export_dataset
 from .grading import grade_counts
 from .models import Grade, ModelVersion
-from .reports import fold_rows, report_tables
+from .reports import fold_rows, report_tables, split_description, subject_counts
 
 
 @login_required
@@ -58,7 +58,8 @@ def model_detail(request, pk):
             "model": model_version,
             "tables": report_tables(model_version.report, model_version.classes),
             "folds": fold_rows(model_version.report),
-            "split": model_version.report.get("split", {}),
+            "split": split_description(model_version.report.get("split", {})),
+            "subject_counts": subject_counts(model_version.training_set),
         },
     )
 
@@ -96,13 +97,20 @@ def export_download(request):
 def review_summary(request):
     access.require(access.can_view(request.user))
     grades = Grade.objects.select_related("joint", "prediction__series__study__subject", "reviewer")
+    # Reviewing is blind: a reviewer sees only their own grades; admins see everyone's, named.
+    everyone = access.is_admin(request.user)
+    if not everyone:
+        grades = grades.filter(reviewer=request.user)
     rows = {}
-    for grade in grades:
+    for grade in grades.order_by("prediction__series_id", "joint_id", "reviewer__username"):
         key = (grade.prediction.series_id, grade.joint.name, grade.joint.side)
         rows.setdefault(
             key, {"series": grade.prediction.series, "joint": grade.joint, "verdicts": []}
         )
-        rows[key]["verdicts"].append(grade.get_verdict_display())
+        verdict = grade.get_verdict_display()
+        rows[key]["verdicts"].append(
+            f"{verdict} ({grade.reviewer.username})" if everyone else verdict
+        )
     return render(
         request,
         "inference/review_summary.html",
@@ -110,5 +118,6 @@ def review_summary(request):
             "counts": grade_counts(grades),
             "rows": list(rows.values()),
             "total": grades.count(),
+            "everyone": everyone,
         },
     )

@@ -133,8 +133,9 @@ def test_whole_numbers_hash_like_floats(phantom_series):
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [
-        ({"shape": {"fast_fraction": 7}}, "ShapeParams.fast_fraction = 7"),
-        ({"shape": {"plateau_band": -0.05}}, "ShapeParams.plateau_band"),
+        ({"shape": {"fast_fraction": 7}}, "shape.fast_fraction = 7"),
+        ({"shape": {"plateau_band": -0.05}}, "shape.plateau_band"),
+        ({"baseline_phases": 0}, "at least 1"),
         ({"shape": {"plateau_band": "x"}}, "must be a number"),
         ({"shape": {"late_phases": 1.5}}, "whole number"),
         ({"maps": {"iauc_window_s": 0}}, "greater than 0"),

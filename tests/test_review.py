@@ -105,3 +105,27 @@ def test_empty_submit_saves_nothing(client, reviewer, finished_prediction):
     assert response.status_code == 200
     assert "nothing was saved" in response.content.decode()
     assert Grade.objects.count() == 0
+
+
+def test_summary_hides_other_reviewers(client, reviewer, finished_prediction):
+    other = make_user("rui", "reviewer")
+    client.force_login(other)
+    client.post(
+        f"/series/{finished_prediction.series_id}/review/",
+        grade_form(finished_prediction, ["fail"]),
+    )
+    client.force_login(reviewer)
+    page = client.get("/review/").content.decode()
+    assert 'id="count-fail">0<' in page
+    assert "rui" not in page
+
+
+def test_admin_summary_names_reviewers(client, reviewer, admin_user, finished_prediction):
+    client.force_login(reviewer)
+    client.post(
+        f"/series/{finished_prediction.series_id}/review/",
+        grade_form(finished_prediction, ["fair"]),
+    )
+    client.force_login(admin_user)
+    page = client.get("/review/").content.decode()
+    assert "fair (rika)" in page

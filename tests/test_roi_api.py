@@ -144,6 +144,7 @@ def test_other_annotator_cannot_update(client_b, roi_of_a):
         f"/api/rois/{roi_of_a['id']}/", {"label": "muscle"}, format="json", HTTP_IF_MATCH='"1"'
     )
     assert response.status_code == 403
+    assert "anna" in response.json()["detail"]
     assert ROI.objects.get(pk=roi_of_a["id"]).label.name == "synovitis"
 
 
@@ -172,6 +173,7 @@ def test_stale_update_is_412(client_a, roi_of_a):
     assert first.status_code == 200
     assert stale.status_code == 412
     assert stale.json()["current_version"] == 2
+    assert stale["ETag"] == '"2"'
     roi = ROI.objects.get(pk=roi_of_a["id"])
     assert roi.polygon == [[30.0, 30.0], [40.0, 30.0], [40.0, 40.0]]
     assert roi.label.name == "synovitis"
@@ -261,3 +263,11 @@ def test_schema_documents_roi_body(client_a):
     schema = response.json()
     assert "ROIWrite" in schema["components"]["schemas"]
     assert not any(path.startswith("/dicomweb/") for path in schema["paths"])
+
+
+def test_if_match_star_updates_current(client_a, roi_of_a):
+    response = client_a.patch(
+        f"/api/rois/{roi_of_a['id']}/", {"label": "bone"}, format="json", HTTP_IF_MATCH="*"
+    )
+    assert response.status_code == 200
+    assert response.json()["version"] == 2

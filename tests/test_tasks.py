@@ -1,12 +1,15 @@
 """Training then prediction through a real procrastinate worker process on a small phantom cohort."""
 
+import io
 import json
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
 from annotations import demo
+from annotations.models import Series
 from inference import actions
 from inference.models import JobStatus, ModelVersion, Prediction
 
@@ -94,3 +97,21 @@ def test_unknown_architecture_is_400(phantom_series, admin_user):
 def test_annotator_cannot_start_training(phantom_series, client_a):
     response = client_a.post("/api/models/", {"architecture": "tic_cnn1d"}, format="json")
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_train_command_prints_report(reference_data, phantom_cohort):
+    demo.create_accounts()
+    for name in ("PH001", "PH002"):
+        import_subject(phantom_cohort / name)
+    demo.prepare_demo_series(phantom_cohort, seed=5)
+    out = io.StringIO()
+    call_command("train", "--in-process", "--epochs", "2", stdout=out)
+    report = out.getvalue()
+    assert "Rule-based baseline (TIC shape type 4)" in report
+    assert "accuracy:" in report
+    series = Series.objects.order_by("pk").first()
+    out = io.StringIO()
+    call_command("predict", str(series.pk), "--in-process", stdout=out)
+    assert f"of series {series.pk}" in out.getvalue()
+    assert "MCP2" in out.getvalue()

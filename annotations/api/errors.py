@@ -43,7 +43,7 @@ def handle_api_exception(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("Not found."))
     if isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -58,6 +58,9 @@ def handle_api_exception(exc, context):
         extra = getattr(exc, "extra", None)
         if extra:
             response.data.update(extra)
+    etag = getattr(exc, "etag", None)
+    if etag is not None:
+        response["ETag"] = etag
     return response
 
 

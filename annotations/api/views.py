@@ -182,6 +182,9 @@ def expected_version(request, roi):
             )
             % {"version": roi.version}
         )
+    if header.strip() == "*":
+        # RFC 9110: "*" matches whatever version is current.
+        return roi.version
     try:
         return int(header.strip().removeprefix("W/").strip('"'))
     except ValueError:
@@ -193,11 +196,12 @@ def expected_version(request, roi):
 def stale(error):
     exc = PreconditionFailed(
         _(
-            "This ROI was changed by someone else (now version %(version)s). Reload it and apply your change again."
+            "This ROI has changed since the version you sent (it is now version %(version)s). Reload it and apply your change again."
         )
         % {"version": error.current_version}
     )
     exc.extra = {"current_version": error.current_version}
+    exc.etag = f'"{error.current_version}"'
     return exc
 
 

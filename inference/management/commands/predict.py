@@ -1,11 +1,10 @@
-import time
-
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from annotations.models import Series
 from inference import actions
+from inference.management.worker_runs import add_worker_options, wait_until_finished
 from inference.models import JobStatus, ModelVersion, Prediction
 from pannusmap.commands import TranslatedCommand
 from pannusmap.errors import UserError
@@ -24,22 +23,7 @@ class Command(TranslatedCommand):
             default=None,
             help=gettext_lazy("Model version id (default: newest finished)."),
         )
-        parser.add_argument(
-            "--in-process",
-            action="store_true",
-            help=gettext_lazy("Run here instead of in a worker."),
-        )
-        parser.add_argument(
-            "--no-wait",
-            action="store_true",
-            help=gettext_lazy("Queue the task and return at once."),
-        )
-        parser.add_argument(
-            "--timeout",
-            type=float,
-            default=1800,
-            help=gettext_lazy("Seconds to wait for the worker (default 1800)."),
-        )
+        add_worker_options(parser, default_timeout_s=1800)
 
     def handle(self, *args, **options):
         series = Series.objects.filter(pk=options["series"]).first()
@@ -66,12 +50,7 @@ class Command(TranslatedCommand):
         if options["no_wait"]:
             self.stdout.write(_("Prediction %(id)s queued.") % {"id": prediction.pk})
             return
-        deadline = time.monotonic() + options["timeout"]
-        while time.monotonic() < deadline:
-            prediction = Prediction.objects.get(pk=prediction.pk)
-            if prediction.status in (JobStatus.DONE, JobStatus.FAILED):
-                break
-            time.sleep(1)
+        prediction = wait_until_finished(Prediction, prediction.pk, options["timeout"], self.stdout)
         if prediction.status != JobStatus.DONE:
             raise CommandError(
                 _("Prediction %(id)s is %(status)s. %(error)s")

@@ -1,11 +1,10 @@
-import time
-
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from inference import actions
+from inference.management.worker_runs import add_worker_options, wait_until_finished
 from inference.models import JobStatus, ModelVersion
 from inference.reports import format_report
 from pannusmap.commands import TranslatedCommand
@@ -36,24 +35,7 @@ class Command(TranslatedCommand):
             default=None,
             help=gettext_lazy("Cross-validation folds, grouped by subject."),
         )
-        parser.add_argument(
-            "--in-process",
-            action="store_true",
-            help=gettext_lazy(
-                "Run here instead of in a worker (for scripts without a running worker)."
-            ),
-        )
-        parser.add_argument(
-            "--no-wait",
-            action="store_true",
-            help=gettext_lazy("Queue the task and return at once."),
-        )
-        parser.add_argument(
-            "--timeout",
-            type=float,
-            default=3600,
-            help=gettext_lazy("Seconds to wait for the worker (default 3600)."),
-        )
+        add_worker_options(parser, default_timeout_s=3600)
 
     def handle(self, *args, **options):
         hyperparameters = {
@@ -80,25 +62,9 @@ class Command(TranslatedCommand):
         )
         if options["no_wait"]:
             return
-        model_version = wait_for(model_version.pk, options["timeout"], self.stdout)
+        model_version = wait_until_finished(
+            ModelVersion, model_version.pk, options["timeout"], self.stdout
+        )
         if model_version.status == JobStatus.FAILED:
             raise CommandError(_("Training failed: %(error)s") % {"error": model_version.error})
         self.stdout.write(format_report(model_version.report, model_version.classes))
-
-
-def wait_for(model_version_id, timeout, stdout):
-    deadline = time.monotonic() + timeout
-    last_message = None
-    while time.monotonic() < deadline:
-        model_version = ModelVersion.objects.get(pk=model_version_id)
-        if model_version.status in (JobStatus.DONE, JobStatus.FAILED):
-            return model_version
-        message = f"{model_version.progress:.0%} {model_version.progress_message}"
-        if message != last_message:
-            stdout.write(message)
-            last_message = message
-        time.sleep(1)
-    raise CommandError(
-        _("Training did not finish within %(seconds)s s. Is a worker running (`make worker`)?")
-        % {"seconds": timeout}
-    )
