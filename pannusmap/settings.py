@@ -151,6 +151,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = _env_int("PANNUSMAP_MAX_JSON_BYTES", 8 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FILES = _env_int("PANNUSMAP_MAX_UPLOAD_FILES", 20000)
 PANNUSMAP_MAX_UPLOAD_BYTES = _env_int("PANNUSMAP_MAX_UPLOAD_BYTES", 4 * 1024**3)
+# Scheme, host and port that clients use to reach this server, for links in DICOMweb responses;
+# empty means the request's Host header.
+PANNUSMAP_PUBLIC_URL = os.environ.get("PANNUSMAP_PUBLIC_URL", "")
 PANNUSMAP_MAX_ROI_POINTS = _env_int("PANNUSMAP_MAX_ROI_POINTS", 5000)
 # ZIP archives that would expand beyond this, or hold more entries, are rejected unopened.
 PANNUSMAP_MAX_UNCOMPRESSED_BYTES = _env_int("PANNUSMAP_MAX_UNCOMPRESSED_BYTES", 8 * 1024**3)

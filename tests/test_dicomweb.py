@@ -440,3 +440,11 @@ def test_invalid_study_date_is_400(live_server, phantom_series, reviewer, value)
     response = get(live_server, f"studies?StudyDate={value}", reviewer)
     assert response.status_code == 400
     assert "YYYYMMDD" in response.json()["detail"]
+
+
+def test_public_url_prefixes_links(live_server, phantom_series, reviewer, settings):
+    settings.PANNUSMAP_PUBLIC_URL = "http://pacs.example.test:8443/"
+    study_uid, series_uid = uids_of(phantom_series)
+    metadata = get(live_server, f"studies/{study_uid}/series/{series_uid}/metadata", reviewer).json()
+    bulk = metadata[0]["7FE00010"]["BulkDataURI"]
+    assert bulk.startswith("http://pacs.example.test:8443/dicomweb/studies/")

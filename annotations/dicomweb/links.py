@@ -1,5 +1,10 @@
-"""Absolute DICOMweb URLs (RetrieveURL, BulkDataURI) built from the request's host and scheme."""
+"""Absolute DICOMweb URLs (RetrieveURL, BulkDataURI) built from the request's host and scheme.
 
+Some clients send a Host header without the port (dicomweb-client 0.61 does), so a site can set
+PANNUSMAP_PUBLIC_URL (e.g. http://127.0.0.1:8000) and the links start with it instead.
+"""
+
+from django.conf import settings
 from django.urls import reverse
 
 
@@ -8,7 +13,10 @@ class Links:
         self.request = request
 
     def _absolute(self, name, *args):
-        return self.request.build_absolute_uri(reverse(name, args=args))
+        path = reverse(name, args=args)
+        if settings.PANNUSMAP_PUBLIC_URL:
+            return settings.PANNUSMAP_PUBLIC_URL.rstrip("/") + path
+        return self.request.build_absolute_uri(path)
 
     def study(self, study_uid):
         return self._absolute("dicomweb-study", study_uid)
