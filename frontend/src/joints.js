@@ -1,4 +1,4 @@
-// Joint regions: a rectangle drawn on one slice, named (DRUJ, RC, IC-CMC, MCP2–MCP5) and sided.
+// Joint regions: a rectangle drawn on one slice and kept over a chosen slice range, named (DRUJ, RC, IC-CMC, MCP2–MCP5) and sided.
 //
 // Boxes are sent as inclusive pixel index bounds [c0, r0, c1, r1] of the pixels whose centres lie
 // inside the drawn rectangle, clamped to the image.
@@ -127,11 +127,11 @@ export class JointManager {
   }
 
   async askAndSave(slice, box) {
-    const choice = await this.dialog.ask(slice);
+    const choice = await this.dialog.ask(slice, this.series.shape[1]);
     if (!choice) {
       return;
     }
-    const payload = { ...choice, slice_start: slice, slice_end: slice, box };
+    const payload = { ...choice, box };
     try {
       const joint = await this.client.sendJson(
         'POST',
@@ -143,7 +143,8 @@ export class JointManager {
       this.emit('message', 'status', 'jointSaved', {
         name: joint.name,
         side: t(`side${joint.side}`),
-        slice: slice + 1,
+        first: joint.slice_start + 1,
+        last: joint.slice_end + 1,
       });
     } catch (error) {
       this.emit('error', 'actionSaveJoint', error);

@@ -172,7 +172,10 @@ function buildHelp(parts) {
   return parts.help;
 }
 
-/** Joint name + side chooser; `ask(slice)` resolves to {name, side} or null when cancelled. */
+/**
+ * Joint name, side and slice range chooser. `ask(slice, sliceCount)` resolves to
+ * {name, side, slice_start, slice_end} (0-based slices) or null when cancelled.
+ */
 export class JointDialog {
   constructor() {
     const option = (name) => el('option', { value: name }, name);
@@ -188,6 +191,10 @@ export class JointDialog {
       ...SIDES.map((side) => el('option', { value: side }, t(`side${side}`))),
     );
     this.sliceText = el('p', {});
+    const sliceInput = (name) =>
+      el('input', { type: 'number', name, min: 1, step: 1, required: true, oninput: () => this.checkRange() });
+    this.firstInput = sliceInput('slice_first');
+    this.lastInput = sliceInput('slice_last');
     this.element = el(
       'dialog',
       { class: 'pm-joint-dialog' },
@@ -198,6 +205,8 @@ export class JointDialog {
         this.sliceText,
         el('label', {}, `${t('jointName')} `, this.nameSelect),
         el('label', {}, `${t('jointSide')} `, this.sideSelect),
+        el('label', {}, `${t('jointFirstSlice')} `, this.firstInput),
+        el('label', {}, `${t('jointLastSlice')} `, this.lastInput),
         el(
           'div',
           { class: 'pm-buttons' },
@@ -212,8 +221,31 @@ export class JointDialog {
     return this.element.open;
   }
 
-  ask(slice) {
+  /** Mark the last-slice input invalid while it lies before the first, so the form will not submit. */
+  checkRange() {
+    const first = this.firstInput.valueAsNumber;
+    const last = this.lastInput.valueAsNumber;
+    const reversed = Number.isFinite(first) && Number.isFinite(last) && last < first;
+    this.lastInput.setCustomValidity(reversed ? t('jointLastBeforeFirst', { first, last }) : '');
+  }
+
+  choice() {
+    return {
+      name: this.nameSelect.value,
+      side: this.sideSelect.value,
+      // The inputs count from 1 like the slice label; the API counts from 0.
+      slice_start: this.firstInput.valueAsNumber - 1,
+      slice_end: this.lastInput.valueAsNumber - 1,
+    };
+  }
+
+  ask(slice, sliceCount) {
     this.sliceText.textContent = t('jointSlices', { n: slice + 1 });
+    for (const input of [this.firstInput, this.lastInput]) {
+      input.max = String(sliceCount);
+      input.value = String(slice + 1);
+    }
+    this.checkRange();
     this.element.returnValue = '';
     this.element.showModal();
     return new Promise((resolve) => {
@@ -221,7 +253,7 @@ export class JointDialog {
         'close',
         () => {
           const saved = this.element.returnValue === 'save';
-          resolve(saved ? { name: this.nameSelect.value, side: this.sideSelect.value } : null);
+          resolve(saved ? this.choice() : null);
         },
         { once: true },
       );

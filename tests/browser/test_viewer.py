@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from annotations.models import ROI
+from annotations.models import ROI, JointRegion
 
 from .conftest import log_in, open_viewer
 
@@ -271,3 +271,29 @@ def test_saved_roi_clears_error(page, live_server, annotator_a, phantom_series):
     [roi] = wait_for_rois(phantom_series, 1)
     page.wait_for_selector(".pm-message", state="hidden")
     assert page.inner_text(".pm-status").startswith(f"ROI {roi.id} saved")
+
+
+def test_joint_slice_range_saved(page, live_server, annotator_a, phantom_series):
+    log_in(page, live_server, "anna")
+    viewport = open_viewer(page, live_server, phantom_series)
+    current = int(page.get_attribute("#pannusmap-viewer", "data-slice"))
+    # 1-based inputs: one slice before the shown one up to two slices after it.
+    first, last = current, current + 3
+    assert last <= phantom_series.slices
+    page.click(".pm-viewport")
+    page.keyboard.press("j")
+    box = viewport.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    draw_outline(page, [(cx - 40, cy - 30), (cx + 40, cy + 30)])
+
+    dialog = page.locator(".pm-joint-dialog")
+    dialog.wait_for(state="visible")
+    page.select_option(".pm-joint-dialog select[name=name]", "MCP3")
+    page.fill(".pm-joint-dialog input[name=slice_first]", str(first))
+    page.fill(".pm-joint-dialog input[name=slice_last]", str(last))
+    dialog.locator("button[value=save]").click()
+    page.wait_for_selector(".pm-status:has-text('MCP3')")
+
+    joint = JointRegion.objects.get(series=phantom_series)
+    assert (joint.slice_start, joint.slice_end) == (first - 1, last - 1)
+    assert page.errors == []
