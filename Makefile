@@ -64,5 +64,5 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check pannusmap annotations inference tests bench
 
 messages: $(VENV)/.installed
-	$(PY) manage.py makemessages -l ja --ignore '.venv/*' --ignore 'frontend/*' --ignore 'var/*'
+	$(PY) manage.py makemessages -l ja --ignore '.venv/*' --ignore 'frontend/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'docs/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
