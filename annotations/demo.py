@@ -1,7 +1,7 @@
 """The built-in demo: a phantom cohort, its import, demo accounts, and ROIs from ground truth.
 
 Generated ROIs are outlines of small patches of known tissue (muscle, bone marrow, active
-synovitis, artery, vein, and skin or fat as "other") on the phantom's label volume; they belong to the `demo-groundtruth` account
+synovitis, artery, vein, and skin or fat as "other") on the phantom's label volume. They belong to the `demo-groundtruth` account
 and are flagged `is_generated`, so they are never mistaken for a person's work.
 """
 
@@ -29,8 +29,8 @@ DEMO_ACCOUNTS = [
 ]
 GROUND_TRUTH_ACCOUNT = "demo-groundtruth"
 # Phantom tissue code -> ROI label, for the generated ROIs.
-# Vessels and "other" tissue (skin, fat) get ROIs too: a model that knows only muscle, bone and
-# synovitis has to put every other voxel of the hand into one of them.
+# Vessels and "other" tissue (skin, fat) get ROIs too: a model trained on muscle, bone and
+# synovitis alone has to put every other voxel of the hand into one of them.
 TRUTH_LABELS = {
     "muscle": (3,),
     "bone": (4,),

@@ -125,7 +125,7 @@ class Instance(models.Model):
     sop_class_uid = models.CharField(max_length=64, blank=True)
     transfer_syntax_uid = models.CharField(max_length=64, blank=True)
     storage_path = models.CharField(max_length=512)
-    # Null for a file that holds the whole series (a NIfTI volume) rather than one image.
+    # Null for a file that contains the whole series (a NIfTI volume) rather than one image.
     phase_index = models.PositiveIntegerField(null=True, blank=True)
     slice_index = models.PositiveIntegerField(null=True, blank=True)
 

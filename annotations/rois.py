@@ -164,7 +164,7 @@ def create_roi(series, user, slice_index, label_name, polygon, is_generated=Fals
 def update_roi(roi, user, expected_version, label_name=None, polygon=None):
     """Apply an edit only if the stored version is still `expected_version`.
 
-    Raises StaleVersion when someone saved a newer version in between; the row lock makes two
+    Raises StaleVersion when someone saved a newer version in between. The row lock makes two
     simultaneous edits of the same version serialise, so exactly one of them succeeds.
     """
     locked = ROI.objects.select_for_update().select_related("label", "series").get(pk=roi.pk)

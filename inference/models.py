@@ -25,7 +25,7 @@ def media_path(relative):
 class TrainingSet(models.Model):
     """An immutable snapshot of the TICs of all ROI pixels at one moment.
 
-    The arrays file holds tics (N, P_max) float32 padded with NaN, labels, subjects, series ids,
+    The arrays file contains tics (N, P_max) float32 padded with NaN, labels, subjects, series ids,
     ROI ids, slice/row/column positions; `roi_state_hash` identifies the ROI state it came from.
     """
 

@@ -97,7 +97,7 @@ def export_download(request):
 def review_summary(request):
     access.require(access.can_view(request.user))
     grades = Grade.objects.select_related("joint", "prediction__series__study__subject", "reviewer")
-    # Reviewing is blind: a reviewer sees only their own grades; admins see everyone's, named.
+    # Reviewing is blind, so a reviewer gets only their own grades. Admins get everyone's, named.
     everyone = access.is_admin(request.user)
     if not everyone:
         grades = grades.filter(reviewer=request.user)

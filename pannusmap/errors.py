@@ -1,4 +1,4 @@
-"""Errors caused by what the user asked for; the API answers them with 400 and their message."""
+"""Errors caused by the user's request. The API returns them as 400 with their message."""
 
 
 class UserError(Exception):

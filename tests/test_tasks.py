@@ -67,7 +67,7 @@ def test_training_then_prediction_in_worker(annotated_cohort, worker_env, phanto
     predicted = (labels == synovitis_code) & in_joints
     actual = (truth == 8) & in_joints
     dice = 2 * (predicted & actual).sum() / (predicted.sum() + actual.sum())
-    # NOTE: at 96 × 96 pixels partial volume blurs the small pannus; the demo cohort (192 × 192)
+    # NOTE: at 96 × 96 pixels partial volume blurs the small pannus. The demo cohort (192 × 192)
     # reaches a Dice of about 0.85 in the joint boxes (bench/BENCHMARKS.md).
     assert dice > 0.4, f"Dice {dice:.2f}"
     assert len(prediction.joint_summaries) == len(

@@ -1,4 +1,4 @@
-"""What the `train` and `predict` commands share: worker options and waiting for a record."""
+"""Worker options and record polling shared by the `train` and `predict` commands."""
 
 import time
 

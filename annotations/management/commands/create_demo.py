@@ -5,7 +5,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from annotations import demo
-from annotations.importer import ImportOptions
 from annotations.imports import import_dicom
 from pannusmap.commands import TranslatedCommand
 
